@@ -1,0 +1,133 @@
+//! Finding and normalising e-mail addresses in report text and headers.
+//!
+//! Normalisation here is the event record's: angle brackets and `mailto:` removed, domain
+//! lower-cased, local part kept as written. It must never invent an address: anything that
+//! does not look like `local@domain.tld` is dropped.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// An address as it appears in running text: dot-atom local part (or a quoted one), then a
+/// domain with at least one dot. Deliberately stricter than RFC 5322: bounce text is full of
+/// `user@host` fragments in Received lines and we only want deliverable addresses.
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)(?:"[^"\r\n]{1,64}"|[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*)@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"#,
+    )
+    .expect("address regex")
+});
+
+/// Every address in `text`, normalised, in order of appearance (duplicates kept).
+pub fn find_all(text: &str) -> Vec<String> {
+    ADDRESS
+        .find_iter(text)
+        .filter_map(|m| normalize(m.as_str()))
+        .collect()
+}
+
+/// The first address in `text`, normalised.
+pub fn find_first(text: &str) -> Option<String> {
+    ADDRESS.find_iter(text).find_map(|m| normalize(m.as_str()))
+}
+
+/// Byte spans of the addresses in `text` (for callers that look around each one).
+pub fn spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    ADDRESS.find_iter(text).map(|m| (m.start(), m.end()))
+}
+
+/// Trims, removes `<>`, quotes and `mailto:`, lower-cases the domain. `None` when the result is
+/// not `local@domain` with a dotted domain.
+pub fn normalize(raw: &str) -> Option<String> {
+    let mut a = raw
+        .trim()
+        .trim_matches(|c| c == '<' || c == '>' || c == '\'');
+    if a.len() > 7 && a[..7].eq_ignore_ascii_case("mailto:") {
+        a = &a[7..];
+    }
+    let a = a.trim().trim_end_matches(['.', ',', ';', ':']);
+    let at = a.rfind('@')?;
+    let (local, domain) = (&a[..at], &a[at + 1..]);
+    let domain = domain.trim_end_matches('.');
+    if local.is_empty() || domain.is_empty() || !domain.contains('.') {
+        return None;
+    }
+    if domain
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b == b'@')
+    {
+        return None;
+    }
+    Some(format!("{local}@{}", domain.to_ascii_lowercase()))
+}
+
+/// The local part and domain of a normalised address.
+pub fn split(address: &str) -> (&str, &str) {
+    match address.rfind('@') {
+        Some(at) => (&address[..at], &address[at + 1..]),
+        None => (address, ""),
+    }
+}
+
+/// Local parts that belong to mail systems, never to a person the sender mailed.
+const SYSTEM_LOCAL_PARTS: &[&str] = &[
+    "mailer-daemon",
+    "postmaster",
+    "mail-daemon",
+    "maildaemon",
+    "mailerdaemon",
+    "daemon",
+    "root",
+    "noreply",
+    "no-reply",
+    "bounce",
+    "bounces",
+    "mail.delivery.system",
+];
+
+/// True for MAILER-DAEMON@..., postmaster@... and the like.
+pub fn is_system_address(address: &str) -> bool {
+    let (local, _) = split(address);
+    SYSTEM_LOCAL_PARTS
+        .iter()
+        .any(|s| local.eq_ignore_ascii_case(s))
+}
+
+/// Case-insensitive address equality (the local part is matched without regard to case, as
+/// the store does).
+pub fn same(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_brackets_mailto_and_domain_case() {
+        assert_eq!(
+            normalize("<Jan.Kowalski@Example.ORG>").as_deref(),
+            Some("Jan.Kowalski@example.org")
+        );
+        assert_eq!(
+            normalize("mailto:a@b.example").as_deref(),
+            Some("a@b.example")
+        );
+        assert_eq!(normalize("root@localhost"), None);
+        assert_eq!(normalize("nothing here"), None);
+    }
+
+    #[test]
+    fn finds_addresses_in_running_text() {
+        let found =
+            find_all("550 5.1.1 <kijitora@example.jp>... User unknown; to neko@Example.COM.");
+        assert_eq!(found, vec!["kijitora@example.jp", "neko@example.com"]);
+    }
+
+    #[test]
+    fn system_addresses_are_recognised() {
+        assert!(is_system_address("MAILER-DAEMON@mx.example.org"));
+        assert!(is_system_address("postmaster@example.org"));
+        assert!(!is_system_address("jan@example.org"));
+    }
+}

@@ -1,0 +1,71 @@
+//! RFC 8098 message disposition notifications (read receipts).
+//!
+//! Only `displayed` means "read". `deleted`, `dispatched`, `processed` and failures keep their
+//! disposition in `reason`/`diagnostic` and are never counted as a bounce.
+
+use crate::classify::address;
+use crate::classify::fields::{parse_groups, strip_type};
+use crate::classify::mime::{Message, PartRole};
+use crate::record::{Event, Kind, Reason};
+
+/// The event of a read receipt, or `None` when the message has no disposition part.
+pub fn read(msg: &Message) -> Option<Event> {
+    let part = msg.parts_with(PartRole::DispositionNotification).next()?;
+    let groups = parse_groups(&part.text());
+    let get = |name: &str| groups.iter().find_map(|g| g.get(name)).map(str::to_string);
+    let recipient = get("Final-Recipient")
+        .or_else(|| get("Original-Recipient"))
+        .and_then(|v| address::normalize(strip_type(&v)).or_else(|| address::find_first(&v)))
+        .or_else(|| msg.headers.get("From").and_then(address::find_first));
+    let disposition = get("Disposition").unwrap_or_default();
+    let displayed = disposition_type(&disposition) == "displayed";
+    Some(Event {
+        recipient,
+        kind: Some(if displayed {
+            Kind::Read
+        } else {
+            Kind::NotBounce
+        }),
+        reason: Some(if displayed {
+            Reason::Read
+        } else {
+            Reason::Undefined
+        }),
+        diagnostic: Some(format!("disposition: {}", disposition.trim())),
+        original_message_id: get("Original-Message-ID").map(|v| v.trim().to_string()),
+        reporting_mta: get("Reporting-UA").map(|v| strip_type(&v).to_string()),
+        action: Some(disposition_type(&disposition).to_string()),
+        format: Some("mdn".into()),
+        ..Event::default()
+    })
+}
+
+/// `manual-action/MDN-sent-manually; displayed/error` → `displayed`.
+fn disposition_type(disposition: &str) -> &str {
+    disposition
+        .rsplit(';')
+        .next()
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_type_is_after_the_semicolon() {
+        assert_eq!(
+            disposition_type("manual-action/MDN-sent-manually; displayed"),
+            "displayed"
+        );
+        assert_eq!(
+            disposition_type("automatic-action/MDN-sent-automatically; deleted"),
+            "deleted"
+        );
+        assert_eq!(disposition_type(""), "");
+    }
+}

@@ -1,0 +1,293 @@
+//! A read-only view of one returned message: its headers, its report parts, its
+//! human-readable text and the copy of the original message it carries.
+//!
+//! Parsing is done once by mailparse; everything here borrows from the raw bytes. Nothing in
+//! this module may panic on hostile input: bad encodings degrade to lossy text.
+
+use std::borrow::Cow;
+
+use mailparse::{MailHeader, MailHeaderMap, ParsedMail};
+
+/// Converts CR-only line endings (old Mac mail, some exports) to LF; LF and CRLF input is
+/// returned unchanged, because mailparse reads both.
+pub fn normalize_line_endings(raw: &[u8]) -> Cow<'_, [u8]> {
+    let head = &raw[..raw.len().min(8192)];
+    if memchr::memchr(b'\n', head).is_some() || memchr::memchr(b'\r', head).is_none() {
+        return Cow::Borrowed(raw);
+    }
+    Cow::Owned(
+        raw.iter()
+            .map(|&b| if b == b'\r' { b'\n' } else { b })
+            .collect(),
+    )
+}
+
+/// A header block: owned (name, decoded value) pairs, looked up case-insensitively.
+#[derive(Debug, Default, Clone)]
+pub struct Headers {
+    pub fields: Vec<(String, String)>,
+}
+
+impl Headers {
+    pub fn from_mail(headers: &[MailHeader<'_>]) -> Self {
+        Headers {
+            fields: headers
+                .iter()
+                .map(|h| (h.get_key(), h.get_value()))
+                .collect(),
+        }
+    }
+
+    /// Parses a raw header block (e.g. the body of a text/rfc822-headers part), leniently.
+    pub fn parse(raw: &[u8]) -> Self {
+        match mailparse::parse_headers(raw) {
+            Ok((headers, _)) => Headers::from_mail(&headers),
+            Err(_) => Headers::default(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+/// What kind of content a leaf part holds, for the recognisers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartRole {
+    DeliveryStatus,
+    FeedbackReport,
+    DispositionNotification,
+    ReturnedMessage,
+    ReturnedHeaders,
+    Text,
+    Html,
+    Other,
+}
+
+fn role_of(mimetype: &str) -> PartRole {
+    match mimetype {
+        "message/delivery-status" | "message/global-delivery-status" => PartRole::DeliveryStatus,
+        "message/feedback-report" => PartRole::FeedbackReport,
+        "message/disposition-notification" | "message/global-disposition-notification" => {
+            PartRole::DispositionNotification
+        }
+        "message/rfc822" | "message/global" | "message/partial" => PartRole::ReturnedMessage,
+        "text/rfc822-headers"
+        | "message/rfc822-headers"
+        | "text/rfc822-header"
+        | "message/global-headers" => PartRole::ReturnedHeaders,
+        "text/plain" | "text" => PartRole::Text,
+        "text/html" => PartRole::Html,
+        _ => PartRole::Other,
+    }
+}
+
+/// One leaf of the MIME tree with its decoded body.
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub role: PartRole,
+    pub body: Vec<u8>,
+}
+
+impl Part {
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
+
+/// The whole message, flattened for the recognisers.
+#[derive(Debug, Default)]
+pub struct Message {
+    pub headers: Headers,
+    /// Top-level content type (e.g. `multipart/report`) and its report-type parameter.
+    pub mimetype: String,
+    pub report_type: Option<String>,
+    pub parts: Vec<Part>,
+    /// The decoded human-readable text (text/plain parts, or de-tagged HTML when no plain
+    /// part exists), in order, excluding the returned message.
+    pub text: String,
+}
+
+impl Message {
+    pub fn from_mail(mail: &ParsedMail<'_>) -> Self {
+        let mut msg = Message {
+            headers: Headers::from_mail(&mail.headers),
+            mimetype: mail.ctype.mimetype.clone(),
+            report_type: mail
+                .ctype
+                .params
+                .get("report-type")
+                .map(|s| s.to_ascii_lowercase()),
+            ..Message::default()
+        };
+        collect_parts(mail, &mut msg.parts);
+        msg.text = readable_text(&msg.parts);
+        msg
+    }
+
+    /// The header block of the returned original message, from a message/rfc822 or
+    /// text/rfc822-headers part, else from a copy inlined after a known marker line.
+    pub fn returned_headers(&self) -> Option<Headers> {
+        for part in &self.parts {
+            if matches!(
+                part.role,
+                PartRole::ReturnedMessage | PartRole::ReturnedHeaders
+            ) {
+                let body = skip_leading_blank_lines(&part.body);
+                let headers = Headers::parse(body);
+                if !headers.is_empty() {
+                    return Some(headers);
+                }
+            }
+        }
+        None
+    }
+
+    pub fn parts_with(&self, role: PartRole) -> impl Iterator<Item = &Part> {
+        self.parts.iter().filter(move |p| p.role == role)
+    }
+
+    pub fn has(&self, role: PartRole) -> bool {
+        self.parts.iter().any(|p| p.role == role)
+    }
+}
+
+fn collect_parts(mail: &ParsedMail<'_>, out: &mut Vec<Part>) {
+    if !mail.subparts.is_empty() {
+        for sub in &mail.subparts {
+            collect_parts(sub, out);
+        }
+        return;
+    }
+    let role = role_of(&mail.ctype.mimetype);
+    let body = match role {
+        PartRole::Text | PartRole::Html => match mail.get_body() {
+            Ok(s) => s.into_bytes(),
+            Err(_) => mail.get_body_raw().unwrap_or_default(),
+        },
+        _ => mail
+            .get_body_raw()
+            .unwrap_or_else(|_| encoded_body(mail).to_vec()),
+    };
+    out.push(Part { role, body });
+}
+
+/// The body as transferred, when decoding it failed (bad base64 and the like).
+fn encoded_body<'a>(mail: &'a ParsedMail<'a>) -> &'a [u8] {
+    use mailparse::body::Body;
+    match mail.get_body_encoded() {
+        Body::Base64(b) | Body::QuotedPrintable(b) => b.get_raw(),
+        Body::SevenBit(t) | Body::EightBit(t) => t.get_raw(),
+        Body::Binary(b) => b.get_raw(),
+    }
+}
+
+fn readable_text(parts: &[Part]) -> String {
+    let mut text = String::new();
+    let has_plain = parts.iter().any(|p| p.role == PartRole::Text);
+    for part in parts {
+        match part.role {
+            PartRole::Text => {
+                text.push_str(&part.text());
+                text.push('\n');
+            }
+            PartRole::Html if !has_plain => {
+                text.push_str(&strip_html(&part.text()));
+                text.push('\n');
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+/// Removes tags and decodes the handful of entities bounce HTML uses. Good enough to find
+/// addresses and phrases; not a renderer.
+pub fn strip_html(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    let mut tag = String::new();
+    for c in html.chars() {
+        match (in_tag, c) {
+            (false, '<') => {
+                in_tag = true;
+                tag.clear();
+            }
+            (true, '>') => {
+                in_tag = false;
+                let t = tag.trim_start_matches('/').to_ascii_lowercase();
+                if t.starts_with("br")
+                    || t.starts_with('p')
+                    || t.starts_with("div")
+                    || t.starts_with("tr")
+                    || t.starts_with("li")
+                {
+                    out.push('\n');
+                }
+            }
+            (true, c) => tag.push(c),
+            (false, c) => out.push(c),
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+pub fn skip_leading_blank_lines(body: &[u8]) -> &[u8] {
+    let mut i = 0;
+    while i < body.len()
+        && (body[i] == b'\n' || body[i] == b'\r' || body[i] == b' ' || body[i] == b'\t')
+    {
+        i += 1;
+    }
+    // Back up to the start of the line so a header is not cut.
+    while i > 0 && body[i - 1] != b'\n' {
+        i -= 1;
+    }
+    &body[i..]
+}
+
+/// The header lookup shortcut for a mailparse header list.
+pub fn first_header(headers: &[MailHeader<'_>], name: &str) -> Option<String> {
+    headers.get_first_value(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cr_only_line_endings_become_lf() {
+        let raw = b"Subject: x\rFrom: a@b.example\r\rbody\r";
+        assert_eq!(
+            normalize_line_endings(raw).as_ref(),
+            b"Subject: x\nFrom: a@b.example\n\nbody\n"
+        );
+        let crlf = b"Subject: x\r\n\r\nbody\r\n";
+        assert!(matches!(normalize_line_endings(crlf), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn html_is_reduced_to_text() {
+        assert_eq!(strip_html("<p>Hello&nbsp;<b>you</b></p>"), "\nHello you\n");
+    }
+}

@@ -1,0 +1,464 @@
+//! The bounce classifier: one raw message in, one or more event records out.
+//!
+//! Recognisers run in order of trust: RFC 3464 delivery-status reports, RFC 5965 feedback
+//! reports, RFC 8098 read receipts, the text reports of real MTAs, RFC 3834 autoreplies,
+//! replies asking to be removed; anything else is `not_bounce`. The classifier never drops a
+//! message: whatever happens, at least one record comes out, with `error` when the message
+//! could not be read. It never reports one of the sender's own addresses as the recipient.
+
+pub mod address;
+pub mod arf;
+pub mod autoreply;
+pub mod dsn;
+pub mod fields;
+pub mod links;
+pub mod mdn;
+pub mod mime;
+pub mod reply;
+pub mod text;
+
+use std::sync::LazyLock;
+
+use regex::RegexSet;
+
+use crate::record::{Event, Kind, Reason};
+use links::Verp;
+use mime::Message;
+
+/// Who "we" are, and how we send: what the classifier needs to know about the sender.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    pub own_domains: Vec<String>,
+    pub own_addresses: Vec<String>,
+    pub verp: Vec<String>,
+}
+
+/// A configured classifier; cheap to share between threads.
+#[derive(Debug, Default)]
+pub struct Classifier {
+    own_domains: Vec<String>,
+    own_addresses: Vec<String>,
+    verp: Vec<Verp>,
+}
+
+/// Subjects of delivery failure reports (any language the big MTAs use), matched anywhere in
+/// the subject, case-insensitively.
+const BOUNCE_SUBJECTS: &[&str] = &[
+    r"undeliver",
+    r"undelivered mail",
+    r"returned mail",
+    r"mail delivery (failed|failure|problem|subsystem)",
+    r"delivery (status notification|failure|failed|problem|notification|report)",
+    r"failure notice",
+    r"non[- ]?delivery",
+    r"could not (be )?deliver",
+    r"delivery has failed",
+    r"returned to sender",
+    r"message not delivered",
+    r"mail system error",
+    r"rejected:",
+    r"warning: could not send message",
+    r"nondeliverable",
+    r"permanent (error|failure)",
+    r"unzustellbar",
+    r"non remis",
+    r"no entregado",
+    r"niedostarczon",
+    r"nedoru[cč]itel",
+    r"kan ikke leveres",
+    r"mail could not be delivered",
+    r"unable to deliver",
+    r"delivery notification",
+    r"message you sent",
+    r"\bbounce",
+];
+
+static BOUNCE_SUBJECT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(BOUNCE_SUBJECTS.iter().map(|p| format!("(?i){p}"))).expect("bounce subjects")
+});
+
+/// Display names and local parts of the systems that send bounces.
+const BOUNCE_SENDERS: &[&str] = &[
+    "mailer-daemon",
+    "mail delivery",
+    "postmaster",
+    "mail administrator",
+    "mail-daemon",
+    "maildaemon",
+    "mailer daemon",
+    "delivery status notification",
+    "mail delivery system",
+    "mail delivery subsystem",
+    "microsoftexchange",
+    "mdaemon",
+    "bounce",
+];
+
+impl Classifier {
+    pub fn new(opts: &Options) -> Self {
+        Classifier {
+            own_domains: opts
+                .own_domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('@').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+            own_addresses: opts
+                .own_addresses
+                .iter()
+                .filter_map(|a| address::normalize(a))
+                .collect(),
+            verp: opts.verp.iter().filter_map(|v| Verp::new(v)).collect(),
+        }
+    }
+
+    /// True for an address the user said is their own.
+    pub fn is_own(&self, addr: &str) -> bool {
+        let (_, domain) = address::split(addr);
+        self.own_addresses.iter().any(|o| address::same(o, addr))
+            || self.own_domains.iter().any(|d| {
+                domain.eq_ignore_ascii_case(d)
+                    || domain.to_ascii_lowercase().ends_with(&format!(".{d}"))
+            })
+            || self.verp.iter().any(|v| v.decode(addr).is_some())
+    }
+
+    /// Classifies one raw message. Never panics on bad input, never returns an empty list.
+    pub fn classify(&self, raw: &[u8]) -> Vec<Event> {
+        let raw = mime::normalize_line_endings(raw);
+        if raw.iter().all(|b| b.is_ascii_whitespace()) {
+            return vec![error_event("empty message")];
+        }
+        let parsed = mailparse::parse_mail(&raw);
+        let (msg, parse_error) = match &parsed {
+            Ok(mail) => (Message::from_mail(mail), None),
+            Err(err) => (
+                headers_only(&raw),
+                Some(format!("unreadable MIME structure: {err}")),
+            ),
+        };
+        if !has_mail_headers(&msg) {
+            return vec![error_event(
+                "no e-mail headers found (not an e-mail message?)",
+            )];
+        }
+        let mut events = self.classify_message(&msg);
+        for event in &mut events {
+            if let Some(err) = &parse_error {
+                event.error = Some(err.clone());
+            }
+        }
+        events
+    }
+
+    fn classify_message(&self, msg: &Message) -> Vec<Event> {
+        let base = Event {
+            message_id: msg.headers.get("Message-ID").map(str::to_string),
+            date: msg.headers.get("Date").and_then(rfc3339_date),
+            ..Event::default()
+        };
+        let original = links::original_links(msg);
+        let mut events = self.recognise(msg, &original);
+        let verp_recipient = links::verp_recipient(msg, &self.verp);
+        for event in &mut events {
+            event.message_id = base.message_id.clone();
+            event.date = base.date.clone();
+            if event.original_message_id.is_none() {
+                event.original_message_id = original.message_id.clone();
+            }
+            event.campaign = original.campaign.clone();
+            if event.recipient.is_none() && event.kind != Some(Kind::NotBounce) {
+                event.recipient = verp_recipient.clone();
+            }
+        }
+        events
+    }
+
+    fn recognise(&self, msg: &Message, original: &links::OriginalLinks) -> Vec<Event> {
+        let dsn_reports = dsn::recipient_reports(msg);
+        if !dsn_reports.is_empty() {
+            let events = self.read_dsn(msg, &dsn_reports);
+            if !events.is_empty() {
+                return events;
+            }
+        }
+        if let Some(events) = arf::read(msg) {
+            return events;
+        }
+        if let Some(event) = mdn::read(msg) {
+            return vec![event];
+        }
+        let report = text::report_text(msg);
+        let format = text::mta_format(msg, report);
+        if looks_like_bounce(msg) || (format.is_some() && !autoreply::is_autoreply(msg)) {
+            return self.read_text_report(msg, report, format, original);
+        }
+        if let Some(event) = autoreply::read_autoreply(msg) {
+            return vec![event];
+        }
+        if let Some(event) = autoreply::read_unsubscribe(msg) {
+            return vec![event];
+        }
+        vec![Event {
+            kind: Some(Kind::NotBounce),
+            ..Event::default()
+        }]
+    }
+
+    fn read_dsn(&self, msg: &Message, reports: &[dsn::RecipientReport]) -> Vec<Event> {
+        let report_text = text::report_text(msg);
+        let is_own = |a: &str| self.is_own(a);
+        let text_recipients = text::recipients(report_text, &is_own);
+        let mut events = Vec::new();
+        for report in reports {
+            if self.is_own(&report.recipient) {
+                continue;
+            }
+            let mut event = Event::default();
+            dsn::apply(report, &mut event);
+            let text_words = text_recipients
+                .iter()
+                .find(|t| address::same(&t.recipient, &report.recipient))
+                .and_then(|t| t.diagnostic.clone());
+            if event.diagnostic.is_none() {
+                event.diagnostic = text_words.clone();
+            }
+            let context = format!("{}\n{}", text_words.unwrap_or_default(), report_text);
+            judge(&mut event, &context);
+            events.push(event);
+        }
+        events
+    }
+
+    fn read_text_report(
+        &self,
+        msg: &Message,
+        report: &str,
+        format: Option<&'static str>,
+        original: &links::OriginalLinks,
+    ) -> Vec<Event> {
+        let not_ours = |a: &str| {
+            self.is_own(a)
+                || original.senders.iter().any(|s| address::same(s, a))
+                || report_addressees(msg).iter().any(|s| address::same(s, a))
+        };
+        let mut found = text::recipients(report, &not_ours);
+        let failed_header: Vec<String> = msg
+            .headers
+            .get_all("X-Failed-Recipients")
+            .flat_map(address::find_all)
+            .filter(|a| !self.is_own(a))
+            .collect();
+        if !failed_header.is_empty() {
+            found = failed_header
+                .into_iter()
+                .map(|recipient| {
+                    let diagnostic = found
+                        .iter()
+                        .find(|f| address::same(&f.recipient, &recipient))
+                        .and_then(|f| f.diagnostic.clone());
+                    text::TextRecipient {
+                        recipient,
+                        diagnostic,
+                    }
+                })
+                .collect();
+        }
+        if found.is_empty() {
+            found = original
+                .to
+                .iter()
+                .filter(|a| !not_ours(a))
+                .map(|a| text::TextRecipient {
+                    recipient: a.clone(),
+                    diagnostic: None,
+                })
+                .collect();
+        }
+        let format = format.unwrap_or("text");
+        if found.is_empty() {
+            let mut event = Event {
+                kind: Some(Kind::Unknown),
+                reason: Some(Reason::Undefined),
+                format: Some(format.into()),
+                diagnostic: first_words(report),
+                ..Event::default()
+            };
+            judge_unknown(&mut event, report);
+            return vec![event];
+        }
+        found
+            .into_iter()
+            .map(|f| {
+                let mut event = Event {
+                    recipient: Some(f.recipient),
+                    diagnostic: f.diagnostic,
+                    action: Some("failed".into()),
+                    format: Some(format.into()),
+                    ..Event::default()
+                };
+                judge(&mut event, report);
+                event
+            })
+            .collect()
+    }
+}
+
+/// Decides kind, reason, status and SMTP code of a failure event from its diagnostic, with
+/// the rest of the report as context when the diagnostic alone names no reason.
+fn judge(event: &mut Event, context: &str) {
+    let diagnostic = event.diagnostic.clone().unwrap_or_default();
+    if event.smtp_code.is_none() {
+        event.smtp_code = reply::find_smtp_code(&diagnostic);
+    }
+    let text_status = reply::find_status(&diagnostic).or_else(|| reply::find_status(context));
+    event.status = match (&event.status, text_status) {
+        (Some(s), Some(t))
+            if is_unspecific(s) && !is_unspecific(&t) && s.as_bytes()[0] == t.as_bytes()[0] =>
+        {
+            Some(t)
+        }
+        (Some(s), _) => Some(s.clone()),
+        (None, t) => t,
+    };
+    let text = if reply::reason_from_text(&diagnostic).is_some() {
+        diagnostic
+    } else {
+        format!("{diagnostic}\n{context}")
+    };
+    let verdict = reply::classify_reply(event.smtp_code, event.status.as_deref(), &text);
+    event.reason = Some(verdict.reason);
+    event.kind = Some(match event.action.as_deref() {
+        Some("delivered" | "relayed" | "expanded") => {
+            event.reason = Some(Reason::Delivered);
+            Kind::Delivered
+        }
+        Some("delayed") => Kind::Delay,
+        _ => verdict.kind,
+    });
+}
+
+/// A report that could not be tied to a recipient still says something about why.
+fn judge_unknown(event: &mut Event, report: &str) {
+    event.status = reply::find_status(report);
+    if let Some(reason) = reply::reason_from_text(report) {
+        event.reason = Some(reason);
+    }
+}
+
+/// `X.0.0` says only "failed" or "delayed"; a code in the text is more specific.
+fn is_unspecific(status: &str) -> bool {
+    status.ends_with(".0.0")
+}
+
+/// The addresses a report was sent to: the original sender, never a failed recipient.
+fn report_addressees(msg: &Message) -> Vec<String> {
+    ["To", "Return-Path", "Delivered-To", "X-Original-To"]
+        .iter()
+        .flat_map(|h| msg.headers.get_all(h))
+        .flat_map(address::find_all)
+        .collect()
+}
+
+/// True when the sender or subject says "delivery failure report".
+fn looks_like_bounce(msg: &Message) -> bool {
+    let from = msg.headers.get("From").unwrap_or("").to_ascii_lowercase();
+    let from_system = BOUNCE_SENDERS.iter().any(|s| from.contains(s));
+    let subject_says = msg
+        .headers
+        .get("Subject")
+        .is_some_and(|s| BOUNCE_SUBJECT_SET.is_match(s));
+    from_system || subject_says
+}
+
+fn has_mail_headers(msg: &Message) -> bool {
+    const KNOWN: &[&str] = &[
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "received",
+        "return-path",
+        "content-type",
+        "mime-version",
+        "delivered-to",
+        "sender",
+        "reply-to",
+    ];
+    msg.headers
+        .fields
+        .iter()
+        .any(|(k, _)| KNOWN.iter().any(|n| k.eq_ignore_ascii_case(n)))
+}
+
+/// When the MIME structure cannot be parsed, the header block and the body as plain text.
+fn headers_only(raw: &[u8]) -> Message {
+    match mailparse::parse_headers(raw) {
+        Ok((headers, offset)) => {
+            let body = &raw[offset.min(raw.len())..];
+            let body = &body[..body.len().min(1 << 20)];
+            Message {
+                headers: mime::Headers::from_mail(&headers),
+                text: String::from_utf8_lossy(body).into_owned(),
+                ..Message::default()
+            }
+        }
+        Err(_) => Message::default(),
+    }
+}
+
+fn error_event(why: &str) -> Event {
+    Event {
+        kind: Some(Kind::Unknown),
+        error: Some(why.to_string()),
+        ..Event::default()
+    }
+}
+
+fn first_words(text: &str) -> Option<String> {
+    let line: String = text
+        .split_whitespace()
+        .take(40)
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!line.is_empty()).then_some(line)
+}
+
+/// An RFC 5322 date as RFC 3339 (UTC), or `None` when it cannot be read.
+pub fn rfc3339_date(value: &str) -> Option<String> {
+    let ts = mailparse::dateparse(value).ok()?;
+    let dt = chrono::DateTime::from_timestamp(ts, 0)?;
+    Some(dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify(raw: &str) -> Vec<Event> {
+        Classifier::new(&Options::default()).classify(raw.as_bytes())
+    }
+
+    #[test]
+    fn empty_input_gets_an_error_record() {
+        let events = classify("  \n");
+        assert_eq!(events.len(), 1);
+        assert!(events[0].error.is_some());
+    }
+
+    #[test]
+    fn ordinary_mail_is_not_a_bounce() {
+        let events =
+            classify("From: a@b.example\nTo: c@d.example\nSubject: lunch?\n\nSee you at noon.\n");
+        assert_eq!(events[0].kind, Some(Kind::NotBounce));
+    }
+
+    #[test]
+    fn dates_become_rfc3339() {
+        assert_eq!(
+            rfc3339_date("Fri, 01 Oct 2010 19:15:23 +0900").as_deref(),
+            Some("2010-10-01T10:15:23Z")
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! Non-standard bounces: the human-readable reports of real MTAs and providers (Postfix,
+//! Exim, Sendmail, qmail, Courier, Exchange, Gmail, Domino, ...), read from their text.
+//!
+//! Everything here is table-driven: `RETURNED_MARKERS` say where the copy of the original
+//! message starts (and so where the report's own words end), `ANCHORS` say how a line names a
+//! failed recipient, `MTA_SIGNATURES` name the software that wrote the report. A recogniser
+//! that finds no recipient line falls back to X-Failed-Recipients and then to the returned
+//! message's To, and never reports one of the sender's own addresses.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::classify::address;
+use crate::classify::mime::Message;
+
+/// Lines that start the copy of the original message (or its headers) inside a text bounce.
+/// Matched case-insensitively against the start of the trimmed line.
+const RETURNED_MARKERS: &[&str] = &[
+    "------ this is a copy of the message",
+    "--- below this line is a copy of the message",
+    "------- returned message",
+    "----- original message",
+    "-----original message",
+    "--- original message",
+    "original message follows",
+    "the original message was:",
+    "the original message follows",
+    "----- the following addresses had",
+    "message headers follow",
+    "------ original message",
+    "----- message header follows",
+    "----- transcript of session follows",
+    "the header of the original message",
+    "headers of the original message",
+    "-- the header and top",
+    "----- unsent message follows",
+    "----- returned message",
+    "included is a copy of the message",
+    "------ original message header",
+    "--- the header of the original message",
+    "original-envelope-id:",
+    "reporting-mta:",
+    "content-type: message/rfc822",
+    "received: from",
+    "return-path: <",
+];
+
+/// Which software wrote a report, from a phrase it always uses: (format name, phrase).
+/// Checked in order against the report text, then the From and Subject.
+const MTA_SIGNATURES: &[(&str, &str)] = &[
+    ("postfix", "this is the mail system at host"),
+    ("postfix", "this is the postfix program"),
+    (
+        "exim",
+        "this message was created automatically by mail delivery software",
+    ),
+    ("exim", "x-failed-recipients"),
+    ("qmail", "this is the qmail-send program"),
+    ("qmail", "i'm afraid i wasn't able to deliver your message"),
+    ("sendmail", "the original message was received at"),
+    ("sendmail", "----- transcript of session follows -----"),
+    ("courier", "courier mail server"),
+    ("dragonfly", "dragonfly mail agent"),
+    (
+        "opensmtpd",
+        "this is the mailer-daemon, please do not reply",
+    ),
+    ("gmail", "delivery to the following recipient failed"),
+    ("gmail", "google tried to deliver your message"),
+    ("googlegroups", "google groups"),
+    ("exchange", "did not reach the following recipient"),
+    (
+        "exchange",
+        "your message did not reach some or all of the intended recipients",
+    ),
+    ("office365", "diagnostic information for administrators"),
+    ("domino", "was not delivered to:"),
+    ("notes", "lotus notes"),
+    ("yahoo", "sorry, we were unable to deliver your message"),
+    ("yahoo", "message from yahoo"),
+    (
+        "outlook",
+        "this is an automatically generated delivery status notification",
+    ),
+    ("amazonses", "amazon ses"),
+    ("amazonses", "amazonses.com"),
+    ("mailru", "mail.ru"),
+    ("gmx", "gmx"),
+    (
+        "messagingserver",
+        "this report relates to a message you sent",
+    ),
+    ("mimecast", "mimecast"),
+    ("messagelabs", "messagelabs"),
+];
+
+/// How a line of a report names a failed recipient. Each pattern has an `a` group (the
+/// address) and may have a `d` group (the server's words on the same line). `ADDR` is
+/// replaced by the address pattern. Order matters only for the diagnostic: the first pattern
+/// that matches a line wins.
+const ANCHORS: &[&str] = &[
+    // Final-Recipient / Original-Recipient fields written into the text.
+    r"(?i)^(?:final|original)-recipient:\s*(?:rfc822;)?\s*<?(?P<a>ADDR)>?",
+    // The address alone on its line: Exim, qmail, Courier, Gmail, Domino.
+    r#"(?i)^["'<]?(?P<a>ADDR)["'>]?\s*:?\s*$"#,
+    // The address first, then the reason: Postfix "<a>: host said", Sendmail "a... User
+    // unknown", Exchange "a on <date>", others "a (reason)" or "a - reason".
+    r#"(?i)^["'<]?(?P<a>ADDR)["'>]?\s*(?:\.\.\.|:|\s+on\s|\s+-+\s|\s*\(|\s*,|\s+<<<|\s+>>>)\s*(?P<d>.*)$"#,
+    // SMTP transcripts: RCPT TO:<a> followed by the reply.
+    r"(?i)rcpt\s+to:\s*<(?P<a>ADDR)>(?P<d>.*)$",
+    // A labelled address: "Recipient address: a", "Failed recipient: a", "Unknown user: a".
+    r"(?i)(?:recipient|recipients|address|addressee|user|mailbox|rcpt|destinat[a-z]*)(?:\s+address)?\s*:\s*<?(?P<a>ADDR)>?(?P<d>.*)$",
+    // "... delivering your mail to <a>", "could not be delivered to a", "message to a was".
+    r#"(?i)\b(?:to|for)\s*:?\s*["'<](?P<a>ADDR)["'>](?P<d>.*)$"#,
+    r"(?i)(?:delivering (?:your )?(?:mail|message) to|delivered to|delivery to|deliver to|message to|mail to|sent to|failed for|undeliverable to|address(?:ed)? to)\s+<?(?P<a>ADDR)>?(?P<d>.*)$",
+];
+
+static ANCHOR_REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    let addr = r#"(?:"[^"]{1,64}"|[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+)@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z0-9-]+"#;
+    ANCHORS
+        .iter()
+        .map(|p| Regex::new(&p.replace("ADDR", addr)).expect("anchor pattern"))
+        .collect()
+});
+
+/// A failed recipient found in the report text, with the words the report gives for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextRecipient {
+    pub recipient: String,
+    pub diagnostic: Option<String>,
+}
+
+/// The report's own words: the readable text up to the copy of the original message.
+pub fn report_text(msg: &Message) -> &str {
+    let text = msg.text.as_str();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start().to_ascii_lowercase();
+        if offset > 0 && RETURNED_MARKERS.iter().any(|m| trimmed.starts_with(m)) {
+            return &text[..offset];
+        }
+        offset += line.len();
+    }
+    text
+}
+
+/// The software that wrote the report, when a signature phrase says so.
+pub fn mta_format(msg: &Message, report: &str) -> Option<&'static str> {
+    let haystack = format!(
+        "{}\n{}\n{}",
+        report.to_ascii_lowercase(),
+        msg.headers.get("From").unwrap_or("").to_ascii_lowercase(),
+        msg.headers
+            .get("Subject")
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    );
+    if msg.headers.get("X-Failed-Recipients").is_some() {
+        return Some("exim");
+    }
+    MTA_SIGNATURES
+        .iter()
+        .find(|(_, phrase)| haystack.contains(phrase))
+        .map(|(name, _)| *name)
+}
+
+/// The recipients a text report names, in order, each once, without the sender's own
+/// addresses (`is_own`).
+pub fn recipients(report: &str, is_own: &dyn Fn(&str) -> bool) -> Vec<TextRecipient> {
+    let lines: Vec<&str> = report.lines().map(|l| l.trim()).collect();
+    let mut found: Vec<TextRecipient> = Vec::new();
+    let mut anchor_lines = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.len() > 1000 {
+            continue;
+        }
+        let Some((addr, rest)) = match_anchor(line) else {
+            continue;
+        };
+        let Some(recipient) = address::normalize(&addr) else {
+            continue;
+        };
+        if is_own(&recipient) || address::is_system_address(&recipient) {
+            continue;
+        }
+        anchor_lines.push(i);
+        let diagnostic = diagnostic_after(&lines, i, &rest);
+        match found
+            .iter_mut()
+            .find(|f| address::same(&f.recipient, &recipient))
+        {
+            Some(existing) => {
+                if existing.diagnostic.is_none() {
+                    existing.diagnostic = diagnostic;
+                }
+            }
+            None => found.push(TextRecipient {
+                recipient,
+                diagnostic,
+            }),
+        }
+    }
+    found
+}
+
+fn match_anchor(line: &str) -> Option<(String, String)> {
+    if !line.contains('@') {
+        return None;
+    }
+    ANCHOR_REGEXES.iter().find_map(|re| {
+        let caps = re.captures(line)?;
+        let addr = caps.name("a")?.as_str().to_string();
+        let rest = caps
+            .name("d")
+            .map(|d| d.as_str().trim().to_string())
+            .unwrap_or_default();
+        Some((addr, rest))
+    })
+}
+
+/// The server's words for the recipient on line `i`: the rest of that line, then the lines
+/// that follow up to a blank line (or, when the address stood alone, the next paragraph).
+fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
+    let mut words: Vec<&str> = Vec::new();
+    if rest.chars().filter(|c| c.is_alphanumeric()).count() > 3 {
+        words.push(rest);
+    }
+    let mut j = i + 1;
+    if words.is_empty() {
+        while j < lines.len() && lines[j].is_empty() && j < i + 3 {
+            j += 1;
+        }
+    }
+    while j < lines.len() && !lines[j].is_empty() && words.len() < 8 {
+        if match_anchor(lines[j]).is_some_and(|(a, _)| address::normalize(&a).is_some())
+            && !lines[j].contains(' ')
+        {
+            break;
+        }
+        words.push(lines[j]);
+        j += 1;
+    }
+    let text = words.join(" ");
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn none(_: &str) -> bool {
+        false
+    }
+
+    #[test]
+    fn qmail_style_address_line_then_reason() {
+        let report = "Hi. This is the qmail-send program at mx.example.jp.\n\n<kijitora@example.ne.jp>:\nremote host said: 550 Unknown user\n\n";
+        let found = recipients(report, &none);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].recipient, "kijitora@example.ne.jp");
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("remote host said: 550 Unknown user")
+        );
+    }
+
+    #[test]
+    fn sendmail_style_address_then_dots() {
+        let found = recipients("<neko@example.org>... User unknown\n", &none);
+        assert_eq!(found[0].recipient, "neko@example.org");
+        assert_eq!(found[0].diagnostic.as_deref(), Some("User unknown"));
+    }
+
+    #[test]
+    fn own_and_system_addresses_are_skipped() {
+        let own = |a: &str| a.ends_with("@sender.example");
+        let report = "To: <me@sender.example>\nMAILER-DAEMON@mx.example.org:\n<you@rcpt.example>: mailbox full\n";
+        let found = recipients(report, &own);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].recipient, "you@rcpt.example");
+    }
+
+    #[test]
+    fn dragonfly_style_sentence() {
+        let found = recipients(
+            "There was an error delivering your mail to <a@b.example>.\n",
+            &none,
+        );
+        assert_eq!(found[0].recipient, "a@b.example");
+    }
+}

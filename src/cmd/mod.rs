@@ -1,0 +1,4 @@
+//! One module per subcommand: each turns its parsed arguments into work and an exit status.
+
+pub mod classify;
+pub mod generate;

@@ -1,0 +1,419 @@
+//! Where messages come from: .eml files, mbox files, Maildir folders, directories, the JSONL
+//! message records of `fetch-bounces`, or one raw message on stdin.
+//!
+//! Messages are handed out one at a time, in input order, so memory stays bounded by the
+//! largest message (itself capped by `max_size`) whatever the length of the input. A message
+//! that cannot be read becomes an `InputMessage` with `error` set: it is reported, never lost.
+
+use std::fs;
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::io::{self, open_input};
+
+/// One message to classify.
+#[derive(Debug, Default)]
+pub struct InputMessage {
+    /// Where it came from: a path, `path:N` for the Nth message of an mbox, `stdin:N`, or the
+    /// `source` of a fetched message record.
+    pub source: String,
+    pub raw: Vec<u8>,
+    /// Why the message could not be read (then `raw` may be empty or partial).
+    pub error: Option<String>,
+}
+
+/// The `fetch-bounces` message record, as far as `classify` needs it.
+#[derive(Debug, Deserialize)]
+struct MessageRecord {
+    source: Option<String>,
+    raw_base64: Option<String>,
+}
+
+/// Reads every input in turn and calls `each` with every message, in order. Errors opening
+/// one input are returned after the others have been read, so one bad path does not stop
+/// the run.
+pub fn for_each_message(
+    inputs: &[String],
+    max_size: u64,
+    each: &mut dyn FnMut(InputMessage) -> Result<()>,
+) -> Result<()> {
+    let stdin = ["-".to_string()];
+    let inputs = if inputs.is_empty() {
+        &stdin[..]
+    } else {
+        inputs
+    };
+    let mut failures = Vec::new();
+    for input in inputs {
+        if let Err(err) = read_input(input, max_size, each) {
+            if io::is_broken_pipe(&err) {
+                return Err(err);
+            }
+            eprintln!("bouncekit: {err:#}");
+            failures.push(input.clone());
+        }
+    }
+    match failures.len() {
+        0 => Ok(()),
+        1 => anyhow::bail!("could not read {}", failures[0]),
+        n => anyhow::bail!("could not read {n} inputs"),
+    }
+}
+
+fn read_input(
+    input: &str,
+    max_size: u64,
+    each: &mut dyn FnMut(InputMessage) -> Result<()>,
+) -> Result<()> {
+    if io::is_stdio(input) {
+        let reader = open_input(input)?;
+        return read_stream(reader, "stdin", true, max_size, each);
+    }
+    let path = Path::new(input);
+    let meta = fs::metadata(path).with_context(|| format!("cannot read {input}"))?;
+    if meta.is_dir() {
+        for file in message_files(path)? {
+            each(read_file(&file, max_size))?;
+        }
+        return Ok(());
+    }
+    let reader = open_input(input)?;
+    read_stream(reader, input, false, max_size, each)
+}
+
+/// The message files of a directory: a Maildir's cur/ and new/, or every regular file below
+/// it, in name order. Hidden files (Maildir's own, editors') are skipped.
+fn message_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let is_maildir = dir.join("cur").is_dir() || dir.join("new").is_dir();
+    let mut files = Vec::new();
+    if is_maildir {
+        for sub in ["cur", "new"] {
+            let sub = dir.join(sub);
+            if sub.is_dir() {
+                files.extend(sorted_files(&sub, false)?);
+            }
+        }
+    } else {
+        files = sorted_files(dir, true)?;
+    }
+    Ok(files)
+}
+
+fn sorted_files(dir: &Path, recurse: bool) -> Result<Vec<PathBuf>> {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+        })
+        .collect();
+    entries.sort();
+    let mut files = Vec::new();
+    for path in entries {
+        if path.is_dir() {
+            if recurse {
+                files.extend(sorted_files(&path, true)?);
+            }
+        } else if path.is_file() {
+            files.push(path);
+        }
+    }
+    Ok(files)
+}
+
+fn read_file(path: &Path, max_size: u64) -> InputMessage {
+    let source = path.display().to_string();
+    let result = fs::File::open(path).and_then(|f| io::read_capped(f, max_size));
+    match result {
+        Ok((raw, false)) => InputMessage {
+            source,
+            raw,
+            error: None,
+        },
+        Ok((raw, true)) => too_big(source, raw, max_size),
+        Err(err) => InputMessage {
+            source,
+            raw: Vec::new(),
+            error: Some(format!("cannot read: {err}")),
+        },
+    }
+}
+
+fn too_big(source: String, raw: Vec<u8>, max_size: u64) -> InputMessage {
+    InputMessage {
+        source,
+        raw,
+        error: Some(format!(
+            "message larger than --max-size ({max_size} bytes); only its start was read"
+        )),
+    }
+}
+
+/// What a stream holds, judged from its first bytes.
+#[derive(Debug, PartialEq)]
+enum StreamKind {
+    Mbox,
+    Records,
+    Single,
+}
+
+fn sniff(head: &[u8]) -> StreamKind {
+    let first = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &head[i..]);
+    match first {
+        Some(rest) if rest.starts_with(b"From ") => StreamKind::Mbox,
+        Some(rest) if rest.starts_with(b"{") => StreamKind::Records,
+        _ => StreamKind::Single,
+    }
+}
+
+fn read_stream(
+    mut reader: Box<dyn BufRead + Send>,
+    name: &str,
+    numbered: bool,
+    max_size: u64,
+    each: &mut dyn FnMut(InputMessage) -> Result<()>,
+) -> Result<()> {
+    let head = reader
+        .fill_buf()
+        .with_context(|| format!("cannot read {name}"))?
+        .to_vec();
+    match sniff(&head) {
+        StreamKind::Mbox => read_mbox(reader, name, max_size, each),
+        StreamKind::Records => read_records(reader, name, max_size, each),
+        StreamKind::Single => {
+            let source = if numbered {
+                format!("{name}:1")
+            } else {
+                name.to_string()
+            };
+            let (raw, more) =
+                io::read_capped(reader, max_size).with_context(|| format!("cannot read {name}"))?;
+            each(if more {
+                too_big(source, raw, max_size)
+            } else {
+                InputMessage {
+                    source,
+                    raw,
+                    error: None,
+                }
+            })
+        }
+    }
+}
+
+/// Splits an mbox on its `From ` separator lines (mboxo/mboxrd: `>From ` lines are unquoted
+/// one level). A message over `max_size` is cut and marked, and the rest of it skipped.
+fn read_mbox(
+    mut reader: Box<dyn BufRead + Send>,
+    name: &str,
+    max_size: u64,
+    each: &mut dyn FnMut(InputMessage) -> Result<()>,
+) -> Result<()> {
+    let mut line = Vec::new();
+    let mut current: Option<InputMessage> = None;
+    let mut count = 0usize;
+    let mut previous_blank = true;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read {name}"))?;
+        if n == 0 {
+            break;
+        }
+        if line.starts_with(b"From ") && previous_blank {
+            if let Some(done) = current.take() {
+                each(done)?;
+            }
+            count += 1;
+            current = Some(InputMessage {
+                source: format!("{name}:{count}"),
+                ..InputMessage::default()
+            });
+            previous_blank = false;
+            continue;
+        }
+        previous_blank = line == b"\n" || line == b"\r\n";
+        let Some(msg) = current.as_mut() else {
+            continue;
+        };
+        if msg.error.is_some() {
+            continue;
+        }
+        let body = unquote_from(&line);
+        if (msg.raw.len() + body.len()) as u64 > max_size {
+            msg.error = Some(format!(
+                "message larger than --max-size ({max_size} bytes); only its start was read"
+            ));
+            continue;
+        }
+        msg.raw.extend_from_slice(body);
+    }
+    if let Some(done) = current.take() {
+        each(done)?;
+    }
+    Ok(())
+}
+
+fn unquote_from(line: &[u8]) -> &[u8] {
+    let quotes = line.iter().take_while(|&&b| b == b'>').count();
+    if quotes > 0 && line[quotes..].starts_with(b"From ") {
+        &line[1..]
+    } else {
+        line
+    }
+}
+
+/// Reads `fetch-bounces` message records, one JSON object per line.
+fn read_records(
+    reader: Box<dyn BufRead + Send>,
+    name: &str,
+    max_size: u64,
+    each: &mut dyn FnMut(InputMessage) -> Result<()>,
+) -> Result<()> {
+    // A base64 line is 4/3 the message; allow for that plus the other fields.
+    let line_limit = max_size / 3 * 4 + 64 * 1024;
+    let mut reader = reader;
+    let mut line = Vec::new();
+    let mut number = 0usize;
+    loop {
+        line.clear();
+        let n = (&mut reader)
+            .take(line_limit)
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read {name}"))?;
+        if n == 0 {
+            break;
+        }
+        number += 1;
+        let fallback_source = format!("{name}:{number}");
+        if !line.ends_with(b"\n") && n as u64 == line_limit {
+            skip_line(&mut reader)?;
+            each(InputMessage {
+                source: fallback_source,
+                raw: Vec::new(),
+                error: Some(format!(
+                    "message record larger than --max-size ({max_size} bytes)"
+                )),
+            })?;
+            continue;
+        }
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        each(decode_record(&line, fallback_source))?;
+    }
+    Ok(())
+}
+
+fn skip_line(reader: &mut Box<dyn BufRead + Send>) -> Result<()> {
+    let mut sink = Vec::new();
+    loop {
+        sink.clear();
+        let n = reader.by_ref().take(1 << 20).read_until(b'\n', &mut sink)?;
+        if n == 0 || sink.ends_with(b"\n") {
+            return Ok(());
+        }
+    }
+}
+
+fn decode_record(line: &[u8], fallback_source: String) -> InputMessage {
+    let record: MessageRecord = match serde_json::from_slice(line) {
+        Ok(r) => r,
+        Err(err) => {
+            return InputMessage {
+                source: fallback_source,
+                raw: Vec::new(),
+                error: Some(format!("bad message record: {err}")),
+            };
+        }
+    };
+    let source = record.source.unwrap_or(fallback_source);
+    let Some(b64) = record.raw_base64 else {
+        return InputMessage {
+            source,
+            raw: Vec::new(),
+            error: Some("message record has no raw_base64".into()),
+        };
+    };
+    match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+        Ok(raw) => InputMessage {
+            source,
+            raw,
+            error: None,
+        },
+        Err(err) => InputMessage {
+            source,
+            raw: Vec::new(),
+            error: Some(format!("bad raw_base64: {err}")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect_stream(data: &'static [u8], max: u64) -> Vec<InputMessage> {
+        let mut out = Vec::new();
+        read_stream(Box::new(data), "t", true, max, &mut |m| {
+            out.push(m);
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn mbox_is_split_and_unquoted() {
+        let msgs = collect_stream(
+            b"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\n>From here\n\nFrom c@d Mon Jan  1 00:00:00 2024\nSubject: two\n\nbody\n",
+            1 << 20,
+        );
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].source, "t:1");
+        assert!(String::from_utf8_lossy(&msgs[0].raw).contains("\nFrom here"));
+        assert_eq!(msgs[1].source, "t:2");
+    }
+
+    #[test]
+    fn records_keep_their_source_and_report_bad_lines() {
+        let msgs = collect_stream(
+            b"{\"source\":\"imap://u@h/INBOX;UIDVALIDITY=1;UID=2\",\"raw_base64\":\"U3ViamVjdDogeA0KDQpi\"}\nnot json\n{\"source\":\"x\",\"raw_base64\":\"***\"}\n",
+            1 << 20,
+        );
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(msgs[0].source, "imap://u@h/INBOX;UIDVALIDITY=1;UID=2");
+        assert_eq!(msgs[0].raw, b"Subject: x\r\n\r\nb");
+        assert!(
+            msgs[1]
+                .error
+                .as_deref()
+                .unwrap()
+                .starts_with("bad message record")
+        );
+        assert!(
+            msgs[2]
+                .error
+                .as_deref()
+                .unwrap()
+                .starts_with("bad raw_base64")
+        );
+    }
+
+    #[test]
+    fn single_message_over_the_limit_is_marked() {
+        let msgs = collect_stream(b"Subject: x\n\n0123456789", 8);
+        assert_eq!(msgs.len(), 1);
+        assert!(msgs[0].error.is_some());
+    }
+}
