@@ -52,10 +52,7 @@ pub fn normalize(raw: &str) -> Option<String> {
     if local.is_empty() || domain.is_empty() || !domain.contains('.') {
         return None;
     }
-    if domain
-        .bytes()
-        .any(|b| b.is_ascii_whitespace() || b == b'@')
-    {
+    if domain.bytes().any(|b| b.is_ascii_whitespace() || b == b'@') {
         return None;
     }
     Some(format!("{local}@{}", domain.to_ascii_lowercase()))

@@ -34,7 +34,23 @@ pub fn recipient_reports(msg: &Message) -> Vec<RecipientReport> {
     for part in msg.parts_with(PartRole::DeliveryStatus) {
         read_part(&part.text(), &mut reports);
     }
+    if reports.is_empty() && has_inline_fields(&msg.text) {
+        read_part(&msg.text, &mut reports);
+    }
     reports
+}
+
+/// True when readable text carries delivery-status fields itself (a report whose MIME
+/// structure was lost, or an MTA that writes the fields into its text part).
+fn has_inline_fields(text: &str) -> bool {
+    let mut recipient = false;
+    let mut action_or_status = false;
+    for line in text.lines() {
+        let lower = line.trim_start().to_ascii_lowercase();
+        recipient |= lower.starts_with("final-recipient:");
+        action_or_status |= lower.starts_with("action:") || lower.starts_with("status:");
+    }
+    recipient && action_or_status
 }
 
 /// Reads delivery-status fields from a part's text. Also used on text/plain parts that carry

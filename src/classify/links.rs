@@ -30,6 +30,7 @@ pub struct OriginalLinks {
 
 pub fn original_links(msg: &Message) -> OriginalLinks {
     let headers = msg.returned_headers().or_else(|| inline_headers(&msg.text));
+    let headers = headers.filter(|h| h.get("To").is_some() || h.get("Message-ID").is_some());
     let Some(h) = headers else {
         return OriginalLinks::default();
     };
@@ -52,6 +53,14 @@ pub fn original_links(msg: &Message) -> OriginalLinks {
 /// The original's headers when the report quotes them inline in its text (after a marker
 /// line) rather than attaching them.
 fn inline_headers(text: &str) -> Option<Headers> {
+    let (_, returned) = crate::classify::text::split_at_returned(text);
+    if !returned.trim().is_empty() {
+        let block = crate::classify::mime::skip_leading_blank_lines(returned.as_bytes());
+        let headers = Headers::parse(block);
+        if headers.get("To").is_some() || headers.get("Message-ID").is_some() {
+            return Some(headers);
+        }
+    }
     let mut offset = 0;
     let mut headers = None;
     for line in text.split_inclusive('\n') {

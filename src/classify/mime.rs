@@ -93,6 +93,9 @@ fn role_of(mimetype: &str) -> PartRole {
         | "message/global-headers" => PartRole::ReturnedHeaders,
         "text/plain" | "text" => PartRole::Text,
         "text/html" => PartRole::Html,
+        // A broken Content-Type ("text/plain charset=...") still names its type first.
+        t if t.starts_with("text/plain") => PartRole::Text,
+        t if t.starts_with("text/html") => PartRole::Html,
         _ => PartRole::Other,
     }
 }
@@ -174,8 +177,14 @@ fn collect_parts(mail: &ParsedMail<'_>, out: &mut Vec<Part>) {
         }
         return;
     }
-    let role = role_of(&mail.ctype.mimetype);
+    // A multipart whose boundaries are missing or wrong has no parts: read it as text so
+    // the report's words (and any delivery-status fields in them) are still found.
+    let role = match role_of(&mail.ctype.mimetype) {
+        PartRole::Other if mail.ctype.mimetype.starts_with("multipart/") => PartRole::Text,
+        role => role,
+    };
     let body = match role {
+        PartRole::Text if mail.ctype.mimetype.starts_with("multipart/") => body_after_headers(mail),
         PartRole::Text | PartRole::Html => match mail.get_body() {
             Ok(s) => s.into_bytes(),
             Err(_) => mail.get_body_raw().unwrap_or_default(),
@@ -185,6 +194,15 @@ fn collect_parts(mail: &ParsedMail<'_>, out: &mut Vec<Part>) {
             .unwrap_or_else(|_| encoded_body(mail).to_vec()),
     };
     out.push(Part { role, body });
+}
+
+/// Everything after the header block, undecoded (mailparse keeps no body for a multipart
+/// whose boundary never appears).
+fn body_after_headers(mail: &ParsedMail<'_>) -> Vec<u8> {
+    match mailparse::parse_headers(mail.raw_bytes) {
+        Ok((_, offset)) => mail.raw_bytes[offset.min(mail.raw_bytes.len())..].to_vec(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// The body as transferred, when decoding it failed (bad base64 and the like).

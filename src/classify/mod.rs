@@ -15,6 +15,7 @@ pub mod links;
 pub mod mdn;
 pub mod mime;
 pub mod reply;
+pub mod ses;
 pub mod text;
 
 use std::sync::LazyLock;
@@ -71,6 +72,9 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     r"delivery notification",
     r"message you sent",
     r"\bbounce",
+    r"エラー",
+    r"未達",
+    r"配信不能",
 ];
 
 static BOUNCE_SUBJECT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
@@ -188,6 +192,18 @@ impl Classifier {
         if let Some(event) = mdn::read(msg) {
             return vec![event];
         }
+        if let Some(found) = ses::read(msg).filter(|f| !f.is_empty()) {
+            return found
+                .into_iter()
+                .map(|r| {
+                    let mut event = r.event;
+                    if r.needs_judging {
+                        judge(&mut event, "");
+                    }
+                    event
+                })
+                .collect();
+        }
         let report = text::report_text(msg);
         let format = text::mta_format(msg, report);
         if looks_like_bounce(msg) || (format.is_some() && !autoreply::is_autoreply(msg)) {
@@ -199,6 +215,12 @@ impl Classifier {
         if let Some(event) = autoreply::read_unsubscribe(msg) {
             return vec![event];
         }
+        if says_delivery_failed(report) {
+            let events = self.read_text_report(msg, report, Some("text"), original);
+            if events.iter().all(|e| e.recipient.is_some()) {
+                return events;
+            }
+        }
         vec![Event {
             kind: Some(Kind::NotBounce),
             ..Event::default()
@@ -208,7 +230,7 @@ impl Classifier {
     fn read_dsn(&self, msg: &Message, reports: &[dsn::RecipientReport]) -> Vec<Event> {
         let report_text = text::report_text(msg);
         let is_own = |a: &str| self.is_own(a);
-        let text_recipients = text::recipients(report_text, &is_own);
+        let text_recipients = text::recipients(report_text, &is_own, &is_own);
         let mut events = Vec::new();
         for report in reports {
             if self.is_own(&report.recipient) {
@@ -237,12 +259,14 @@ impl Classifier {
         format: Option<&'static str>,
         original: &links::OriginalLinks,
     ) -> Vec<Event> {
+        let addressees = report_addressees(msg);
+        let is_own = |a: &str| self.is_own(a);
         let not_ours = |a: &str| {
             self.is_own(a)
                 || original.senders.iter().any(|s| address::same(s, a))
-                || report_addressees(msg).iter().any(|s| address::same(s, a))
+                || addressees.iter().any(|s| address::same(s, a))
         };
-        let mut found = text::recipients(report, &not_ours);
+        let mut found = text::recipients(report, &is_own, &not_ours);
         let failed_header: Vec<String> = msg
             .headers
             .get_all("X-Failed-Recipients")
@@ -329,7 +353,7 @@ fn judge(event: &mut Event, context: &str) {
     let verdict = reply::classify_reply(event.smtp_code, event.status.as_deref(), &text);
     event.reason = Some(verdict.reason);
     event.kind = Some(match event.action.as_deref() {
-        Some("delivered" | "relayed" | "expanded") => {
+        Some("delivered" | "relayed" | "expanded" | "deliverable") => {
             event.reason = Some(Reason::Delivered);
             Kind::Delivered
         }
@@ -353,11 +377,42 @@ fn is_unspecific(status: &str) -> bool {
 
 /// The addresses a report was sent to: the original sender, never a failed recipient.
 fn report_addressees(msg: &Message) -> Vec<String> {
-    ["To", "Return-Path", "Delivered-To", "X-Original-To"]
+    ["To", "Return-Path"]
         .iter()
         .flat_map(|h| msg.headers.get_all(h))
         .flat_map(address::find_all)
         .collect()
+}
+
+/// Phrases that say "your message was not delivered" in a report whose sender and subject
+/// do not (provider notices sent from no-reply addresses, mobile carriers).
+const FAILURE_PHRASES: &[&str] = &[
+    "could not be delivered",
+    "was not delivered",
+    "couldn't be delivered",
+    "cannot be delivered",
+    "undeliverable",
+    "delivery has failed",
+    "delivery failed",
+    "invalid user address",
+    "no such user",
+    "user unknown",
+    "mailbox is full",
+    "送信できませんでした",
+    "配信できませんでした",
+];
+
+fn says_delivery_failed(report: &str) -> bool {
+    let head = &report[..floor_boundary(report, 4096)].to_lowercase();
+    FAILURE_PHRASES.iter().any(|p| head.contains(p))
+}
+
+fn floor_boundary(s: &str, max: usize) -> usize {
+    let mut i = max.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// True when the sender or subject says "delivery failure report".

@@ -21,6 +21,10 @@ const RETURNED_MARKERS: &[&str] = &[
     "--- below this line is a copy of the message",
     "------- returned message",
     "----- original message",
+    "original message:",
+    "original message follows",
+    "--- the header of the original message",
+    "from mailer-daemon ",
     "-----original message",
     "--- original message",
     "original message follows",
@@ -95,32 +99,69 @@ const MTA_SIGNATURES: &[(&str, &str)] = &[
     ("messagelabs", "messagelabs"),
 ];
 
+/// How sure an anchor is that the address it finds is a failed recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strength {
+    /// The line's shape says "this address failed" (it stands alone, or leads the line):
+    /// trusted even when the address is also the sender (people test by mailing themselves).
+    Strong,
+    /// The address is named inside a sentence or label: dropped when it is the sender's.
+    Weak,
+}
+
 /// How a line of a report names a failed recipient. Each pattern has an `a` group (the
 /// address) and may have a `d` group (the server's words on the same line). `ADDR` is
-/// replaced by the address pattern. Order matters only for the diagnostic: the first pattern
-/// that matches a line wins.
-const ANCHORS: &[&str] = &[
+/// replaced by the address pattern. The first pattern that matches a line wins.
+const ANCHORS: &[(Strength, &str)] = &[
     // Final-Recipient / Original-Recipient fields written into the text.
-    r"(?i)^(?:final|original)-recipient:\s*(?:rfc822;)?\s*<?(?P<a>ADDR)>?",
+    (
+        Strength::Strong,
+        r"(?i)^(?:final|original)-recipient:\s*(?:rfc822;)?\s*<?(?P<a>ADDR)>?",
+    ),
     // The address alone on its line: Exim, qmail, Courier, Gmail, Domino.
-    r#"(?i)^["'<]?(?P<a>ADDR)["'>]?\s*:?\s*$"#,
+    (Strength::Strong, r#"(?i)^["'<]?(?P<a>ADDR)["'>]?\s*:?\s*$"#),
     // The address first, then the reason: Postfix "<a>: host said", Sendmail "a... User
-    // unknown", Exchange "a on <date>", others "a (reason)" or "a - reason".
-    r#"(?i)^["'<]?(?P<a>ADDR)["'>]?\s*(?:\.\.\.|:|\s+on\s|\s+-+\s|\s*\(|\s*,|\s+<<<|\s+>>>)\s*(?P<d>.*)$"#,
+    // unknown", Exchange "a on <date>", others "a (reason)", "a [reason]" or "a - reason".
+    (
+        Strength::Strong,
+        r#"(?i)^["'<]?(?P<a>ADDR)["'>]?\s*(?:\.\.\.|:|\s+on\s|\s+-+\s|\s*\(|\s*\[|\s*,|\s+<<<|\s+>>>)\s*(?P<d>.*)$"#,
+    ),
+    // Sendmail transcripts: "550 <a>... User unknown", "554 5.0.0 <a>... Service unavailable".
+    (
+        Strength::Strong,
+        r"(?i)^[245]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?<?(?P<a>ADDR)>?\.\.\.\s*(?P<d>.*)$",
+    ),
     // SMTP transcripts: RCPT TO:<a> followed by the reply.
-    r"(?i)rcpt\s+to:\s*<(?P<a>ADDR)>(?P<d>.*)$",
+    (
+        Strength::Strong,
+        r"(?i)rcpt\s+to:\s*<?(?P<a>ADDR)>?(?P<d>.*)$",
+    ),
     // A labelled address: "Recipient address: a", "Failed recipient: a", "Unknown user: a".
-    r"(?i)(?:recipient|recipients|address|addressee|user|mailbox|rcpt|destinat[a-z]*)(?:\s+address)?\s*:\s*<?(?P<a>ADDR)>?(?P<d>.*)$",
-    // "... delivering your mail to <a>", "could not be delivered to a", "message to a was".
-    r#"(?i)\b(?:to|for)\s*:?\s*["'<](?P<a>ADDR)["'>](?P<d>.*)$"#,
-    r"(?i)(?:delivering (?:your )?(?:mail|message) to|delivered to|delivery to|deliver to|message to|mail to|sent to|failed for|undeliverable to|address(?:ed)? to)\s+<?(?P<a>ADDR)>?(?P<d>.*)$",
+    (
+        Strength::Weak,
+        r"(?i)(?:recipient|recipients|address|addressee|user|mailbox|rcpt|destinat[a-z]*)(?:\s+address)?\s*:\s*<?(?P<a>ADDR)>?(?P<d>.*)$",
+    ),
+    // "... delivering your mail to <a>", "could not be delivered to: a", "message to a was".
+    (
+        Strength::Weak,
+        r#"(?i)\b(?:to|for)\s*:?\s*["'<](?P<a>ADDR)["'>](?P<d>.*)$"#,
+    ),
+    (
+        Strength::Weak,
+        r"(?i)(?:delivering (?:your )?(?:mail|message) to|delivered to|delivery to|deliver to|message to|mail to|sent to|failed for|undeliverable to|address(?:ed)? to)\s*:?\s+<?(?P<a>ADDR)>?(?P<d>.*)$",
+    ),
 ];
 
-static ANCHOR_REGEXES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+static ANCHOR_REGEXES: LazyLock<Vec<(Strength, Regex)>> = LazyLock::new(|| {
     let addr = r#"(?:"[^"]{1,64}"|[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+)@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z0-9-]+"#;
     ANCHORS
         .iter()
-        .map(|p| Regex::new(&p.replace("ADDR", addr)).expect("anchor pattern"))
+        .map(|(strength, p)| {
+            (
+                *strength,
+                Regex::new(&p.replace("ADDR", addr)).expect("anchor pattern"),
+            )
+        })
         .collect()
 });
 
@@ -133,16 +174,39 @@ pub struct TextRecipient {
 
 /// The report's own words: the readable text up to the copy of the original message.
 pub fn report_text(msg: &Message) -> &str {
-    let text = msg.text.as_str();
+    split_at_returned(&msg.text).0
+}
+
+/// Splits readable text into the report's own words and what follows the first marker of
+/// the returned message (the marker line excluded).
+pub fn split_at_returned(text: &str) -> (&str, &str) {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_start().to_ascii_lowercase();
         if offset > 0 && RETURNED_MARKERS.iter().any(|m| trimmed.starts_with(m)) {
-            return &text[..offset];
+            let rest = if is_header_line(&trimmed) {
+                &text[offset..]
+            } else {
+                &text[offset + line.len()..]
+            };
+            return (&text[..offset], rest);
         }
         offset += line.len();
     }
-    text
+    (text, "")
+}
+
+/// Markers that are themselves the first header of the returned copy.
+fn is_header_line(lower: &str) -> bool {
+    [
+        "received:",
+        "return-path:",
+        "content-type:",
+        "reporting-mta:",
+        "original-envelope-id:",
+    ]
+    .iter()
+    .any(|h| lower.starts_with(h))
 }
 
 /// The software that wrote the report, when a signature phrase says so.
@@ -167,7 +231,13 @@ pub fn mta_format(msg: &Message, report: &str) -> Option<&'static str> {
 
 /// The recipients a text report names, in order, each once, without the sender's own
 /// addresses (`is_own`).
-pub fn recipients(report: &str, is_own: &dyn Fn(&str) -> bool) -> Vec<TextRecipient> {
+/// `is_own` drops the user's own addresses from every anchor; `is_sender` drops the
+/// original sender's addresses from weak anchors only.
+pub fn recipients(
+    report: &str,
+    is_own: &dyn Fn(&str) -> bool,
+    is_sender: &dyn Fn(&str) -> bool,
+) -> Vec<TextRecipient> {
     let lines: Vec<&str> = report.lines().map(|l| l.trim()).collect();
     let mut found: Vec<TextRecipient> = Vec::new();
     let mut anchor_lines = Vec::new();
@@ -175,13 +245,16 @@ pub fn recipients(report: &str, is_own: &dyn Fn(&str) -> bool) -> Vec<TextRecipi
         if line.len() > 1000 {
             continue;
         }
-        let Some((addr, rest)) = match_anchor(line) else {
+        let Some((strength, addr, rest)) = match_anchor(line) else {
             continue;
         };
         let Some(recipient) = address::normalize(&addr) else {
             continue;
         };
         if is_own(&recipient) || address::is_system_address(&recipient) {
+            continue;
+        }
+        if strength == Strength::Weak && (is_sender(&recipient) || is_quoted_header(line)) {
             continue;
         }
         anchor_lines.push(i);
@@ -204,18 +277,37 @@ pub fn recipients(report: &str, is_own: &dyn Fn(&str) -> bool) -> Vec<TextRecipi
     found
 }
 
-fn match_anchor(line: &str) -> Option<(String, String)> {
+/// A header line of the quoted original ("To: ...", "> From: ..."): it names who the
+/// message was for or from, not who failed.
+fn is_quoted_header(line: &str) -> bool {
+    let line = line.trim_start_matches(['>', ' ']).to_ascii_lowercase();
+    [
+        "to:",
+        "from:",
+        "cc:",
+        "bcc:",
+        "reply-to:",
+        "sender:",
+        "return-path:",
+        "delivered-to:",
+        "x-original-to:",
+    ]
+    .iter()
+    .any(|h| line.starts_with(h))
+}
+
+fn match_anchor(line: &str) -> Option<(Strength, String, String)> {
     if !line.contains('@') {
         return None;
     }
-    ANCHOR_REGEXES.iter().find_map(|re| {
+    ANCHOR_REGEXES.iter().find_map(|(strength, re)| {
         let caps = re.captures(line)?;
         let addr = caps.name("a")?.as_str().to_string();
         let rest = caps
             .name("d")
             .map(|d| d.as_str().trim().to_string())
             .unwrap_or_default();
-        Some((addr, rest))
+        Some((*strength, addr, rest))
     })
 }
 
@@ -233,7 +325,7 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
         }
     }
     while j < lines.len() && !lines[j].is_empty() && words.len() < 8 {
-        if match_anchor(lines[j]).is_some_and(|(a, _)| address::normalize(&a).is_some())
+        if match_anchor(lines[j]).is_some_and(|(_, a, _)| address::normalize(&a).is_some())
             && !lines[j].contains(' ')
         {
             break;
@@ -257,7 +349,7 @@ mod tests {
     #[test]
     fn qmail_style_address_line_then_reason() {
         let report = "Hi. This is the qmail-send program at mx.example.jp.\n\n<kijitora@example.ne.jp>:\nremote host said: 550 Unknown user\n\n";
-        let found = recipients(report, &none);
+        let found = recipients(report, &none, &none);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].recipient, "kijitora@example.ne.jp");
         assert_eq!(
@@ -268,7 +360,7 @@ mod tests {
 
     #[test]
     fn sendmail_style_address_then_dots() {
-        let found = recipients("<neko@example.org>... User unknown\n", &none);
+        let found = recipients("<neko@example.org>... User unknown\n", &none, &none);
         assert_eq!(found[0].recipient, "neko@example.org");
         assert_eq!(found[0].diagnostic.as_deref(), Some("User unknown"));
     }
@@ -277,7 +369,7 @@ mod tests {
     fn own_and_system_addresses_are_skipped() {
         let own = |a: &str| a.ends_with("@sender.example");
         let report = "To: <me@sender.example>\nMAILER-DAEMON@mx.example.org:\n<you@rcpt.example>: mailbox full\n";
-        let found = recipients(report, &own);
+        let found = recipients(report, &own, &none);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].recipient, "you@rcpt.example");
     }
@@ -286,6 +378,7 @@ mod tests {
     fn dragonfly_style_sentence() {
         let found = recipients(
             "There was an error delivering your mail to <a@b.example>.\n",
+            &none,
             &none,
         );
         assert_eq!(found[0].recipient, "a@b.example");
