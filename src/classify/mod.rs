@@ -16,6 +16,7 @@ pub mod mdn;
 pub mod mime;
 pub mod reply;
 pub mod ses;
+pub mod status;
 pub mod text;
 
 use std::sync::LazyLock;
@@ -168,7 +169,10 @@ impl Classifier {
             event.message_id = base.message_id.clone();
             event.date = base.date.clone();
             if event.original_message_id.is_none() {
-                event.original_message_id = original.message_id.clone();
+                event.original_message_id = original
+                    .message_id
+                    .clone()
+                    .or_else(|| in_reply_to(msg, event.kind));
             }
             event.campaign = original.campaign.clone();
             if event.recipient.is_none() && event.kind != Some(Kind::NotBounce) {
@@ -311,12 +315,20 @@ impl Classifier {
             judge_unknown(&mut event, report);
             return vec![event];
         }
+        let quoted_reply = text::server_reply(report);
         found
             .into_iter()
             .map(|f| {
+                let diagnostic = match (f.diagnostic, &quoted_reply) {
+                    (Some(d), Some(reply)) if reply::find_smtp_code(&d).is_none() => {
+                        Some(format!("{reply} {d}"))
+                    }
+                    (None, Some(reply)) => Some(reply.clone()),
+                    (d, _) => d,
+                };
                 let mut event = Event {
                     recipient: Some(f.recipient),
-                    diagnostic: f.diagnostic,
+                    diagnostic,
                     action: Some("failed".into()),
                     format: Some(format.into()),
                     ..Event::default()
@@ -352,6 +364,11 @@ fn judge(event: &mut Event, context: &str) {
     };
     let verdict = reply::classify_reply(event.smtp_code, event.status.as_deref(), &text);
     event.reason = Some(verdict.reason);
+    if event.status.is_none() {
+        let temporary = event.smtp_code.is_some_and(|c| c / 100 == 4)
+            || event.action.as_deref() == Some("delayed");
+        event.status = status::internal_code(verdict.reason, temporary);
+    }
     event.kind = Some(match event.action.as_deref() {
         Some("delivered" | "relayed" | "expanded" | "deliverable") => {
             event.reason = Some(Reason::Delivered);
@@ -413,6 +430,16 @@ fn floor_boundary(s: &str, max: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+/// A person's reply (autoreply, unsubscribe request, read receipt) names what it answers in
+/// In-Reply-To; a bounce's In-Reply-To is not reliable, so only replies use it.
+fn in_reply_to(msg: &Message, kind: Option<Kind>) -> Option<String> {
+    matches!(kind, Some(Kind::Autoreply | Kind::Unsubscribe | Kind::Read))
+        .then(|| msg.headers.get("In-Reply-To"))
+        .flatten()
+        .and_then(|v| v.split_whitespace().next())
+        .map(str::to_string)
 }
 
 /// True when the sender or subject says "delivery failure report".

@@ -165,6 +165,24 @@ static ANCHOR_REGEXES: LazyLock<Vec<(Strength, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// The first line of the report that is a server's reply ("550 5.1.1 <a@b>: User unknown"),
+/// with the lines that continue it: the best diagnostic when the recipient's own lines carry
+/// no reply code (Gmail, Exchange and others quote the reply in a paragraph of its own).
+pub fn server_reply(report: &str) -> Option<String> {
+    static REPLY_LINE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(?:<<<\s*|said:\s*)?[45]\d\d[ -]").expect("reply line pattern")
+    });
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let start = lines.iter().position(|l| REPLY_LINE.is_match(l))?;
+    let reply: Vec<&str> = lines[start..]
+        .iter()
+        .take_while(|l| !l.is_empty())
+        .take(6)
+        .copied()
+        .collect();
+    Some(reply.join(" "))
+}
+
 /// A failed recipient found in the report text, with the words the report gives for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextRecipient {
@@ -182,9 +200,13 @@ pub fn report_text(msg: &Message) -> &str {
 pub fn split_at_returned(text: &str) -> (&str, &str) {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start().to_ascii_lowercase();
-        if offset > 0 && RETURNED_MARKERS.iter().any(|m| trimmed.starts_with(m)) {
-            let rest = if is_header_line(&trimmed) {
+        let trimmed = line.trim_start();
+        if offset > 0
+            && RETURNED_MARKERS
+                .iter()
+                .any(|m| starts_with_ignore_case(trimmed, m))
+        {
+            let rest = if is_header_line(trimmed) {
                 &text[offset..]
             } else {
                 &text[offset + line.len()..]
@@ -194,6 +216,12 @@ pub fn split_at_returned(text: &str) -> (&str, &str) {
         offset += line.len();
     }
     (text, "")
+}
+
+/// ASCII case-insensitive prefix test, without allocating.
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.len() >= prefix.len()
+        && text.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// Markers that are themselves the first header of the returned copy.
@@ -220,13 +248,12 @@ pub fn mta_format(msg: &Message, report: &str) -> Option<&'static str> {
             .unwrap_or("")
             .to_ascii_lowercase()
     );
-    if msg.headers.get("X-Failed-Recipients").is_some() {
-        return Some("exim");
-    }
-    MTA_SIGNATURES
+    let signed = MTA_SIGNATURES
         .iter()
         .find(|(_, phrase)| haystack.contains(phrase))
-        .map(|(name, _)| *name)
+        .map(|(name, _)| *name);
+    // Exim is not the only MTA that writes X-Failed-Recipients; a signature is surer.
+    signed.or_else(|| msg.headers.get("X-Failed-Recipients").map(|_| "exim"))
 }
 
 /// The recipients a text report names, in order, each once, without the sender's own

@@ -4,7 +4,10 @@
 //! written back in input order, so memory does not grow with the input and the output is
 //! deterministic. A message that cannot be read is reported in-band and counted, never fatal.
 
+use std::io::IsTerminal;
+
 use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::classify::{Classifier, Options};
@@ -41,6 +44,7 @@ pub fn run(args: ClassifyArgs, quiet: bool) -> Result<Exit> {
         verp: args.verp.clone(),
     });
     let mut writer = EventWriter::new(open_output(args.output.as_deref())?, args.format)?;
+    let progress = progress_bar(quiet);
     let mut tally = Tally::default();
     let mut batch: Vec<InputMessage> = Vec::with_capacity(BATCH_MESSAGES);
     let mut batch_bytes = 0usize;
@@ -50,12 +54,14 @@ pub fn run(args: ClassifyArgs, quiet: bool) -> Result<Exit> {
         batch.push(msg);
         if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
             flush_batch(&classifier, &mut batch, &mut writer, &args, &mut tally)?;
+            progress.set_position(tally.messages as u64);
             batch_bytes = 0;
         }
         Ok(())
     });
     let flushed = flush_batch(&classifier, &mut batch, &mut writer, &args, &mut tally)
         .and_then(|()| writer.flush());
+    progress.finish_and_clear();
     if !quiet {
         eprintln!(
             "bouncekit: classified {} messages: {} records, {} bounces, {} unreadable",
@@ -68,6 +74,22 @@ pub fn run(args: ClassifyArgs, quiet: bool) -> Result<Exit> {
         return Ok(Exit::Failure);
     }
     Ok(Exit::Success)
+}
+
+/// A spinner with a message count, on stderr only when it is a terminal (never in pipes,
+/// cron mail or CI logs) and not silenced with `-q`.
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {pos} messages classified ({per_sec})")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 fn flush_batch(
