@@ -36,11 +36,12 @@ struct MessageRecord {
 /// Reads every input in turn and calls `each` with every message, in order. Errors opening
 /// one input are returned after the others have been read, so one bad path does not stop
 /// the run.
+/// Returns how many inputs could not be read (each already reported on stderr in one line).
 pub fn for_each_message(
     inputs: &[String],
     max_size: u64,
     each: &mut dyn FnMut(InputMessage) -> Result<()>,
-) -> Result<()> {
+) -> Result<usize> {
     let stdin = ["-".to_string()];
     let inputs = if inputs.is_empty() {
         &stdin[..]
@@ -57,11 +58,7 @@ pub fn for_each_message(
             failures.push(input.clone());
         }
     }
-    match failures.len() {
-        0 => Ok(()),
-        1 => anyhow::bail!("could not read {}", failures[0]),
-        n => anyhow::bail!("could not read {n} inputs"),
-    }
+    Ok(failures.len())
 }
 
 fn read_input(

@@ -23,6 +23,9 @@ pub struct RecipientReport {
     pub action: Option<String>,
     pub status: Option<String>,
     pub diagnostic: Option<String>,
+    /// The Diagnostic-Code type: `smtp` for a server's reply, `x-unix` for a local mailer's
+    /// exit status, and so on.
+    pub diagnostic_type: Option<String>,
     pub remote_mta: Option<String>,
     pub reporting_mta: Option<String>,
     pub envelope_id: Option<String>,
@@ -98,6 +101,11 @@ fn recipient_group(group: &FieldGroup, per_message: &PerMessage) -> Option<Recip
         diagnostic: group
             .get("Diagnostic-Code")
             .and_then(|d| clean(strip_type(d))),
+        diagnostic_type: group
+            .get("Diagnostic-Code")
+            .and_then(|d| d.split_once(';'))
+            .map(|(t, _)| t.trim().to_ascii_lowercase())
+            .filter(|t| t.len() < 16),
         remote_mta: group.get("Remote-MTA").and_then(|d| clean(strip_type(d))),
         reporting_mta: per_message.reporting_mta.clone(),
         envelope_id: per_message.envelope_id.clone(),

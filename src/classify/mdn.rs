@@ -33,7 +33,10 @@ pub fn read(msg: &Message) -> Option<Event> {
         }),
         diagnostic: Some(format!("disposition: {}", disposition.trim())),
         original_message_id: get("Original-Message-ID").map(|v| v.trim().to_string()),
-        reporting_mta: get("Reporting-UA").map(|v| strip_type(&v).to_string()),
+        // Reporting-UA is "host; product": only the host belongs in reporting_mta.
+        reporting_mta: get("Reporting-UA")
+            .and_then(|v| v.split(';').next().map(|h| h.trim().to_string()))
+            .filter(|h| !h.is_empty()),
         action: Some(disposition_type(&disposition).to_string()),
         format: Some("mdn".into()),
         ..Event::default()

@@ -251,6 +251,14 @@ impl Classifier {
             }
             let context = format!("{}\n{}", text_words.unwrap_or_default(), report_text);
             judge(&mut event, &context);
+            if report.diagnostic_type.as_deref() == Some("x-unix")
+                && matches!(event.reason, Some(Reason::OnHold | Reason::Undefined))
+                && event.kind.is_some_and(Kind::is_failure)
+            {
+                // A local delivery program failed (exit status, not an SMTP reply).
+                event.reason = Some(Reason::MailerError);
+                event.kind = Some(Kind::Soft);
+            }
             events.push(event);
         }
         events
@@ -263,6 +271,7 @@ impl Classifier {
         format: Option<&'static str>,
         original: &links::OriginalLinks,
     ) -> Vec<Event> {
+        let verp_recipient = links::verp_recipient(msg, &self.verp);
         let addressees = report_addressees(msg);
         let is_own = |a: &str| self.is_own(a);
         let not_ours = |a: &str| {
@@ -291,6 +300,14 @@ impl Classifier {
                     }
                 })
                 .collect();
+        }
+        if found.is_empty()
+            && let Some(recipient) = verp_recipient
+        {
+            found.push(text::TextRecipient {
+                recipient,
+                diagnostic: None,
+            });
         }
         if found.is_empty() {
             found = original
@@ -362,7 +379,14 @@ fn judge(event: &mut Event, context: &str) {
     } else {
         format!("{diagnostic}\n{context}")
     };
-    let verdict = reply::classify_reply(event.smtp_code, event.status.as_deref(), &text);
+    let mut verdict = reply::classify_reply(event.smtp_code, event.status.as_deref(), &text);
+    if verdict.reason == Reason::UserUnknown && reply::refused_after_data(context) {
+        // Accepted at RCPT, refused after DATA: a content filter spoke, not a missing mailbox.
+        verdict = reply::Verdict {
+            kind: Kind::Soft,
+            reason: Reason::Filtered,
+        };
+    }
     event.reason = Some(verdict.reason);
     if event.status.is_none() {
         let temporary = event.smtp_code.is_some_and(|c| c / 100 == 4)

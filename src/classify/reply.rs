@@ -87,6 +87,9 @@ const fn pattern(reason: Reason, weight: Weight, pattern: &'static str) -> Patte
 /// The local part does not exist.
 const USER_UNKNOWN: &[&str] = &[
     "user unknown",
+    "not listed in public name & address book",
+    "no valid recipients",
+    "recipient not found",
     "unknown user",
     "no such user",
     "no such recipient",
@@ -209,6 +212,8 @@ const HAS_MOVED: &[&str] = &[
 /// The destination does not accept mail at all (null MX, RFC 7505; "521"/"556" hosts).
 const NOT_ACCEPT: &[&str] = &[
     "null mx",
+    "indicated no smtp service",
+    "no smtp service",
     "nullmx",
     "does not accept mail",
     "doesn't receive email",
@@ -307,6 +312,11 @@ const SUSPENDED: &[&str] = &[
 /// Delivery was retried until the queue lifetime ran out.
 const EXPIRED: &[&str] = &[
     "delivery time expired",
+    "envelope expired",
+    "could not deliver for the last",
+    "will be retried for",
+    "delivery was aborted after",
+    "was aborted after",
     "delivery expired",
     "retry timeout exceeded",
     "message expired",
@@ -328,6 +338,7 @@ const EXPIRED: &[&str] = &[
 /// Network, DNS and routing-loop failures.
 const NETWORK_ERROR: &[&str] = &[
     "dns error",
+    "network error on destination",
     "host not found, try again",
     "too many hops",
     "hop count exceeded",
@@ -440,6 +451,7 @@ const NO_RELAYING: &[&str] = &[
 /// The envelope sender (MAIL FROM) was refused.
 const REJECTED: &[&str] = &[
     "sender address rejected",
+    "may not have permission to post",
     "sender rejected",
     "sender was rejected",
     "sender email address rejected",
@@ -478,6 +490,8 @@ const REJECTED_WEAK: &[&str] = &["access denied"];
 /// The sending IP or host is blocked (RBL, local block list, refused connection by policy).
 const BLOCKED: &[&str] = &[
     "blocked using",
+    "invalid ip for sending",
+    "too many unwanted messages",
     "blacklisted",
     "black-listed",
     "black list",
@@ -1205,6 +1219,12 @@ pub fn classify_reply(smtp_code: Option<u16>, status: Option<&str>, text: &str) 
         kind: kind_for(reason, code, status),
         reason,
     }
+}
+
+/// True when `text` says the refusal came only after the message content was sent (a
+/// content filter's verdict rather than the recipient's existence).
+pub fn refused_after_data(text: &str) -> bool {
+    scan_text(text).after_data
 }
 
 /// The reason a phrase in `text` names, if any (table lookup only, no status fallback).

@@ -30,11 +30,9 @@ const RETURNED_MARKERS: &[&str] = &[
     "original message follows",
     "the original message was:",
     "the original message follows",
-    "----- the following addresses had",
     "message headers follow",
     "------ original message",
     "----- message header follows",
-    "----- transcript of session follows",
     "the header of the original message",
     "headers of the original message",
     "-- the header and top",
@@ -119,12 +117,15 @@ const ANCHORS: &[(Strength, &str)] = &[
         r"(?i)^(?:final|original)-recipient:\s*(?:rfc822;)?\s*<?(?P<a>ADDR)>?",
     ),
     // The address alone on its line: Exim, qmail, Courier, Gmail, Domino.
-    (Strength::Strong, r#"(?i)^["'<]?(?P<a>ADDR)["'>]?\s*:?\s*$"#),
+    (
+        Strength::Strong,
+        r#"(?i)^(?:>>>\s*|[*-]\s+)?["'<]?(?P<a>ADDR)["'>]?\s*:?\s*$"#,
+    ),
     // The address first, then the reason: Postfix "<a>: host said", Sendmail "a... User
     // unknown", Exchange "a on <date>", others "a (reason)", "a [reason]" or "a - reason".
     (
         Strength::Strong,
-        r#"(?i)^["'<]?(?P<a>ADDR)["'>]?\s*(?:\.\.\.|:|\s+on\s|\s+-+\s|\s*\(|\s*\[|\s*,|\s+<<<|\s+>>>)\s*(?P<d>.*)$"#,
+        r#"(?i)^(?:>>>\s*|[*-]\s+)?["'<]?(?P<a>ADDR)["'>]?\s*(?:\.\.\.|:|\s+on\s|\s+-+\s|\s*\(|\s*\[|\s*,|\s+<<<|\s+>>>|\s+<)\s*(?P<d>.*)$"#,
     ),
     // Sendmail transcripts: "550 <a>... User unknown", "554 5.0.0 <a>... Service unavailable".
     (
@@ -170,17 +171,23 @@ static ANCHOR_REGEXES: LazyLock<Vec<(Strength, Regex)>> = LazyLock::new(|| {
 /// no reply code (Gmail, Exchange and others quote the reply in a paragraph of its own).
 pub fn server_reply(report: &str) -> Option<String> {
     static REPLY_LINE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^(?:<<<\s*|said:\s*)?[45]\d\d[ -]").expect("reply line pattern")
+        Regex::new(r"(?i)(?:^(?:<<<\s*)?|said:\s*)[45]\d\d[ -]").expect("reply line pattern")
     });
     let lines: Vec<&str> = report.lines().map(str::trim).collect();
-    let start = lines.iter().position(|l| REPLY_LINE.is_match(l))?;
-    let reply: Vec<&str> = lines[start..]
+    let (start, at) = lines
         .iter()
-        .take_while(|l| !l.is_empty())
-        .take(6)
-        .copied()
-        .collect();
-    Some(reply.join(" "))
+        .enumerate()
+        .find_map(|(i, l)| REPLY_LINE.find(l).map(|m| (i, m.start())))?;
+    let mut reply: Vec<&str> = vec![&lines[start][at..]];
+    reply.extend(
+        lines[start + 1..]
+            .iter()
+            .take_while(|l| !l.is_empty())
+            .take(5)
+            .copied(),
+    );
+    let text = reply.join(" ");
+    Some(text.trim_start_matches("said:").trim().to_string())
 }
 
 /// A failed recipient found in the report text, with the words the report gives for it.
@@ -351,7 +358,8 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
             j += 1;
         }
     }
-    while j < lines.len() && !lines[j].is_empty() && words.len() < 8 {
+    while j < lines.len() && !lines[j].is_empty() && !lines[j].starts_with("--") && words.len() < 8
+    {
         if match_anchor(lines[j]).is_some_and(|(_, a, _)| address::normalize(&a).is_some())
             && !lines[j].contains(' ')
         {

@@ -64,16 +64,27 @@ pub fn run(args: ClassifyArgs, quiet: bool) -> Result<Exit> {
     progress.finish_and_clear();
     if !quiet {
         eprintln!(
-            "bouncekit: classified {} messages: {} records, {} bounces, {} unreadable",
-            tally.messages, tally.records, tally.bounces, tally.errors
+            "bouncekit: classified {}: {}, {}, {} unreadable",
+            plural(tally.messages, "message"),
+            plural(tally.records, "record"),
+            plural(tally.bounces, "bounce"),
+            tally.errors
         );
     }
     flushed?;
-    read_result?;
-    if args.strict && tally.errors > 0 {
+    let unreadable_inputs = read_result?;
+    if unreadable_inputs > 0 || (args.strict && tally.errors > 0) {
         return Ok(Exit::Failure);
     }
     Ok(Exit::Success)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 /// A spinner with a message count, on stderr only when it is a terminal (never in pipes,
