@@ -360,6 +360,8 @@ impl Classifier {
 /// Decides kind, reason, status and SMTP code of a failure event from its diagnostic, with
 /// the rest of the report as context when the diagnostic alone names no reason.
 fn judge(event: &mut Event, context: &str) {
+    // Reports wrap long sentences anywhere; phrases must match across the breaks.
+    let context = &context.split_whitespace().collect::<Vec<_>>().join(" ");
     let diagnostic = event.diagnostic.clone().unwrap_or_default();
     if event.smtp_code.is_none() {
         event.smtp_code = reply::find_smtp_code(&diagnostic);

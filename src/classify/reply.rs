@@ -87,6 +87,9 @@ const fn pattern(reason: Reason, weight: Weight, pattern: &'static str) -> Patte
 /// The local part does not exist.
 const USER_UNKNOWN: &[&str] = &[
     "user unknown",
+    "not listed in domino directory",
+    "please check if address is correct",
+    "check the recipient address",
     "not listed in public name & address book",
     "no valid recipients",
     "recipient not found",
@@ -212,6 +215,7 @@ const HAS_MOVED: &[&str] = &[
 /// The destination does not accept mail at all (null MX, RFC 7505; "521"/"556" hosts).
 const NOT_ACCEPT: &[&str] = &[
     "null mx",
+    "system not accepting network messages",
     "indicated no smtp service",
     "no smtp service",
     "nullmx",
@@ -312,6 +316,7 @@ const SUSPENDED: &[&str] = &[
 /// Delivery was retried until the queue lifetime ran out.
 const EXPIRED: &[&str] = &[
     "delivery time expired",
+    "connection timed out",
     "envelope expired",
     "could not deliver for the last",
     "will be retried for",
@@ -360,7 +365,6 @@ const NETWORK_ERROR: &[&str] = &[
 
 /// Symptoms of a network problem that other, better evidence may explain.
 const NETWORK_ERROR_WEAK: &[&str] = &[
-    "connection timed out",
     "connection refused",
     "connection reset",
     "timed out",
@@ -1002,8 +1006,11 @@ static STATUS_TABLE: &[StatusRow] = &[
 ///
 /// X.2.0 is a *mailbox* status: the mailbox exists. A "user unknown" under it is a recipient-side
 /// filter refusing the sender in disguise (Japanese mobile carriers do this), not a bad address.
-static STATUS_OVERRIDES: &[(&str, Reason, Reason)] =
-    &[("X.2.0", Reason::UserUnknown, Reason::Filtered)];
+static STATUS_OVERRIDES: &[(&str, Reason, Reason)] = &[
+    // A mailbox-status or policy code with "user unknown" words: the mailbox exists (or the
+    // server will not say), and something refused this message. Not the address's fault.
+    ("X.2.0", Reason::UserUnknown, Reason::Filtered),
+];
 
 /// The last resort when neither text nor status says anything: reply codes whose meaning is
 /// fixed by RFC 5321 / RFC 7504 / RFC 5248. Codes such as 421, 450, 550 or 554 are used for
@@ -1491,7 +1498,7 @@ mod tests {
                 UserUnknown,
             ),
             (None, None, "Domain not found", Hard, HostUnknown),
-            (None, None, "Connection timed out", Soft, NetworkError),
+            (None, None, "Connection timed out", Soft, Expired),
             (None, None, "Connection refused", Soft, NetworkError),
             (None, None, "Mailbox is full", Soft, MailboxFull),
             (None, None, "over quota", Soft, MailboxFull),

@@ -273,10 +273,30 @@ pub fn recipients(
     is_sender: &dyn Fn(&str) -> bool,
 ) -> Vec<TextRecipient> {
     let lines: Vec<&str> = report.lines().map(|l| l.trim()).collect();
+    let found = recipients_in_lines(&lines, is_own, is_sender);
+    if !found.is_empty() {
+        return found;
+    }
+    // A bounce forwarded with every line quoted ("> ...") still names its recipients.
+    let unquoted: Vec<&str> = lines
+        .iter()
+        .map(|l| if is_quoted_line(l) { l[1..].trim() } else { l })
+        .collect();
+    recipients_in_lines(&unquoted, is_own, is_sender)
+}
+
+fn recipients_in_lines(
+    lines: &[&str],
+    is_own: &dyn Fn(&str) -> bool,
+    is_sender: &dyn Fn(&str) -> bool,
+) -> Vec<TextRecipient> {
     let mut found: Vec<TextRecipient> = Vec::new();
     let mut anchor_lines = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if line.len() > 1000 {
+            continue;
+        }
+        if is_quoted_line(line) {
             continue;
         }
         let Some((strength, addr, rest)) = match_anchor(line) else {
@@ -292,7 +312,7 @@ pub fn recipients(
             continue;
         }
         anchor_lines.push(i);
-        let diagnostic = diagnostic_after(&lines, i, &rest);
+        let diagnostic = diagnostic_after(lines, i, &rest);
         match found
             .iter_mut()
             .find(|f| address::same(&f.recipient, &recipient))
@@ -309,6 +329,11 @@ pub fn recipients(
         }
     }
     found
+}
+
+/// A line of the original message quoted back with "> " (not an SMTP transcript's ">>>").
+fn is_quoted_line(line: &str) -> bool {
+    line.starts_with('>') && !line.starts_with(">>>")
 }
 
 /// A header line of the quoted original ("To: ...", "> From: ..."): it names who the
@@ -360,9 +385,7 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
     }
     while j < lines.len() && !lines[j].is_empty() && !lines[j].starts_with("--") && words.len() < 8
     {
-        if match_anchor(lines[j]).is_some_and(|(_, a, _)| address::normalize(&a).is_some())
-            && !lines[j].contains(' ')
-        {
+        if match_anchor(lines[j]).is_some_and(|(strength, _, _)| strength == Strength::Strong) {
             break;
         }
         words.push(lines[j]);
