@@ -252,12 +252,16 @@ impl Classifier {
             let context = format!("{}\n{}", text_words.unwrap_or_default(), report_text);
             judge(&mut event, &context);
             if report.diagnostic_type.as_deref() == Some("x-unix")
-                && matches!(event.reason, Some(Reason::OnHold | Reason::Undefined))
-                && event.kind.is_some_and(Kind::is_failure)
+                && matches!(
+                    event.reason,
+                    Some(Reason::OnHold | Reason::Undefined | Reason::Expired)
+                )
             {
                 // A local delivery program failed (exit status, not an SMTP reply).
                 event.reason = Some(Reason::MailerError);
-                event.kind = Some(Kind::Soft);
+                if event.kind.is_some_and(Kind::is_failure) {
+                    event.kind = Some(Kind::Soft);
+                }
             }
             events.push(event);
         }
@@ -351,6 +355,7 @@ impl Classifier {
                     ..Event::default()
                 };
                 judge(&mut event, report);
+                format_default(&mut event);
                 event
             })
             .collect()
@@ -382,6 +387,17 @@ fn judge(event: &mut Event, context: &str) {
         format!("{diagnostic}\n{context}")
     };
     let mut verdict = reply::classify_reply(event.smtp_code, event.status.as_deref(), &text);
+    if matches!(
+        verdict.reason,
+        Reason::UserUnknown | Reason::HostUnknown | Reason::Filtered
+    ) && reply::refused_after_mail_from(&text)
+    {
+        // The server refused the envelope sender; the recipient was never even asked about.
+        verdict = reply::Verdict {
+            kind: Kind::Block,
+            reason: Reason::Rejected,
+        };
+    }
     if verdict.reason == Reason::UserUnknown && reply::refused_after_data(context) {
         // Accepted at RCPT, refused after DATA: a content filter spoke, not a missing mailbox.
         verdict = reply::Verdict {
@@ -400,7 +416,16 @@ fn judge(event: &mut Event, context: &str) {
             event.reason = Some(Reason::Delivered);
             Kind::Delivered
         }
-        Some("delayed") => Kind::Delay,
+        Some("delayed") => {
+            // A delay report that names no cause is about the queue: it is expiring.
+            if matches!(
+                event.reason,
+                Some(Reason::OnHold | Reason::Undefined | Reason::NetworkError)
+            ) {
+                event.reason = Some(Reason::Expired);
+            }
+            Kind::Delay
+        }
         _ => verdict.kind,
     });
 }
@@ -425,6 +450,24 @@ fn report_addressees(msg: &Message) -> Vec<String> {
         .flat_map(|h| msg.headers.get_all(h))
         .flat_map(address::find_all)
         .collect()
+}
+
+/// What a report means when its words name no reason, by the software that wrote it:
+/// Google Groups only ever bounces a poster the group does not accept (in any language).
+const FORMAT_DEFAULT_REASONS: &[(&str, Reason)] = &[("googlegroups", Reason::Rejected)];
+
+fn format_default(event: &mut Event) {
+    if !matches!(event.reason, Some(Reason::OnHold | Reason::Undefined)) {
+        return;
+    }
+    let format = event.format.as_deref().unwrap_or("");
+    if let Some((_, reason)) = FORMAT_DEFAULT_REASONS.iter().find(|(f, _)| *f == format) {
+        event.reason = Some(*reason);
+        event.kind = Some(reason.default_kind());
+        if event.status.as_deref().is_some_and(status::is_internal) {
+            event.status = status::internal_code(*reason, false);
+        }
+    }
 }
 
 /// Phrases that say "your message was not delivered" in a report whose sender and subject
@@ -560,6 +603,53 @@ mod tests {
         let events =
             classify("From: a@b.example\nTo: c@d.example\nSubject: lunch?\n\nSee you at noon.\n");
         assert_eq!(events[0].kind, Some(Kind::NotBounce));
+    }
+
+    fn dsn(action: &str, status: &str, diagnostic: &str) -> String {
+        format!(
+            "From: MAILER-DAEMON@mx.example.net\nTo: news@example.com\nSubject: Delivery Status Notification\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\n\
+Delivery failed.\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n\
+Final-Recipient: rfc822; jan@example.org\nAction: {action}\nStatus: {status}\nDiagnostic-Code: {diagnostic}\n--b--\n"
+        )
+    }
+
+    #[test]
+    fn refusal_after_mail_from_is_about_the_sender() {
+        let text = "From: MAILER-DAEMON@mx.example.net\nTo: news@example.com\nSubject: Mail delivery failed\n\n\
+A message that you sent could not be delivered.\n\n  jan@example.org\n    host mx.example.org: SMTP error from remote mail server after MAIL FROM:<news@example.com>:\n    550 5.1.7 No such domain\n";
+        let events = classify(text);
+        assert_eq!(events[0].recipient.as_deref(), Some("jan@example.org"));
+        assert_eq!(events[0].kind, Some(Kind::Block));
+        assert_eq!(events[0].reason, Some(Reason::Rejected));
+    }
+
+    #[test]
+    fn delay_without_a_cause_is_expiring() {
+        let events = classify(&dsn("delayed", "4.4.0", "smtp; 451 try again later"));
+        assert_eq!(events[0].kind, Some(Kind::Delay));
+        assert_eq!(events[0].reason, Some(Reason::Expired));
+    }
+
+    #[test]
+    fn x_unix_exit_status_is_a_mailer_error() {
+        let events = classify(&dsn("failed", "5.0.0", "X-Unix; 77"));
+        assert_eq!(events[0].reason, Some(Reason::MailerError));
+        assert_eq!(events[0].kind, Some(Kind::Soft));
+    }
+
+    #[test]
+    fn google_groups_bounce_in_any_language_is_rejected() {
+        let text = "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: news@example.com\n\
+Subject: Delivery Status Notification (Failure)\nX-Failed-Recipients: team@googlegroups.com\n\n\
+Hallo news@example.com, die Gruppe existiert nicht.\n\nGoogle Groups\n";
+        let events = classify(text);
+        assert_eq!(
+            events[0].recipient.as_deref(),
+            Some("team@googlegroups.com")
+        );
+        assert_eq!(events[0].reason, Some(Reason::Rejected));
+        assert_eq!(events[0].kind, Some(Kind::Block));
     }
 
     #[test]

@@ -316,10 +316,8 @@ const SUSPENDED: &[&str] = &[
 /// Delivery was retried until the queue lifetime ran out.
 const EXPIRED: &[&str] = &[
     "delivery time expired",
-    "connection timed out",
     "envelope expired",
     "could not deliver for the last",
-    "will be retried for",
     "delivery was aborted after",
     "was aborted after",
     "delivery expired",
@@ -327,10 +325,8 @@ const EXPIRED: &[&str] = &[
     "message expired",
     "queue.expired",
     "message timed out",
-    "giving up on",
     "have been failing for a long time",
     "has not been collected after",
-    "this message has been in the queue too long",
     "unable to deliver message after multiple retries",
     "was not reachable within the allowed queue period",
     "could not be delivered for more than",
@@ -340,9 +336,20 @@ const EXPIRED: &[&str] = &[
     "server did not respond",
 ];
 
+/// The queue gave up, said in words that often follow a more specific cause.
+const EXPIRED_WEAK: &[&str] = &[
+    "giving up on",
+    "this message has been in the queue too long",
+    "i'm not going to try again",
+    "connection timed out",
+    "will be retried for",
+];
+
 /// Network, DNS and routing-loop failures.
 const NETWORK_ERROR: &[&str] = &[
     "dns error",
+    "wasn't able to establish an smtp connection",
+    "was not able to establish an smtp connection",
     "network error on destination",
     "host not found, try again",
     "too many hops",
@@ -375,6 +382,7 @@ const NETWORK_ERROR_WEAK: &[&str] = &[
 /// The remote system itself failed.
 const SYSTEM_ERROR: &[&str] = &[
     "local error in processing",
+    "unable to contact ldap server",
     "local configuration error",
     "mail system configuration error",
     "server configuration error",
@@ -455,6 +463,7 @@ const NO_RELAYING: &[&str] = &[
 /// The envelope sender (MAIL FROM) was refused.
 const REJECTED: &[&str] = &[
     "sender address rejected",
+    "an address that has been blacklisted",
     "may not have permission to post",
     "sender rejected",
     "sender was rejected",
@@ -494,6 +503,9 @@ const REJECTED_WEAK: &[&str] = &["access denied"];
 /// The sending IP or host is blocked (RBL, local block list, refused connection by policy).
 const BLOCKED: &[&str] = &[
     "blocked using",
+    "my name was rejected",
+    "refused to talk to me",
+    "error from remote mail server after initial connection",
     "invalid ip for sending",
     "too many unwanted messages",
     "blacklisted",
@@ -615,6 +627,7 @@ const POLICY_VIOLATION: &[&str] = &[
 /// A security check failed (authentication required, credentials, certificate).
 const SECURITY_ERROR: &[&str] = &[
     "authentication required",
+    "turn on smtp authentication",
     "authentication failure",
     "authentication failed",
     "authentication credentials invalid",
@@ -767,6 +780,13 @@ const AFTER_DATA: &[&str] = &[
     "after end of data",
 ];
 
+/// Context: the refusal came in reply to MAIL FROM, so it is about the sender, whatever the
+/// words say of "user" or "domain" (see `refused_after_mail_from`).
+const AFTER_MAIL_FROM: &[&str] = &[
+    "error from remote mail server after mail from",
+    "in reply to mail from command",
+];
+
 /// Reasons that mean something else when the refusal came after DATA: (text reason, verdict).
 static AFTER_DATA_OVERRIDES: &[(Reason, Reason)] = &[(Reason::UserUnknown, Reason::Filtered)];
 
@@ -792,6 +812,7 @@ static PHRASE_TABLES: &[PhraseTable] = &[
     table(Reason::ExceedLimit, Strong, EXCEED_LIMIT),
     table(Reason::Suspended, Strong, SUSPENDED),
     table(Reason::Expired, Strong, EXPIRED),
+    table(Reason::Expired, Weak, EXPIRED_WEAK),
     table(Reason::NetworkError, Strong, NETWORK_ERROR),
     table(Reason::NetworkError, Weak, NETWORK_ERROR_WEAK),
     table(Reason::SystemError, Strong, SYSTEM_ERROR),
@@ -979,7 +1000,7 @@ static STATUS_TABLE: &[StatusRow] = &[
     row("X.5.3", Reason::TooManyConnections, Vague), // too many recipients
     row("X.5", Reason::SyntaxError, Vague),
     // X.6: content
-    row("X.6", Reason::ContentError, Vague),
+    row("X.6", Reason::ContentError, Specific), // a media error is never about the mailbox
     // X.7: security and policy
     row("4.7.1", Reason::Blocked, Vague), // temporary refusal of the sending host
     row("4.7.2", Reason::Blocked, Vague),
@@ -1226,6 +1247,17 @@ pub fn classify_reply(smtp_code: Option<u16>, status: Option<&str>, text: &str) 
         kind: kind_for(reason, code, status),
         reason,
     }
+}
+
+/// True when `text` says the refusal was the reply to MAIL FROM (the sender was refused).
+pub fn refused_after_mail_from(text: &str) -> bool {
+    static AFTER_MAIL_FROM_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(AFTER_MAIL_FROM)
+            .expect("after MAIL FROM phrases")
+    });
+    AFTER_MAIL_FROM_MATCHER.is_match(text)
 }
 
 /// True when `text` says the refusal came only after the message content was sent (a
