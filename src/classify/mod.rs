@@ -371,15 +371,11 @@ fn judge(event: &mut Event, context: &str) {
     if event.smtp_code.is_none() {
         event.smtp_code = reply::find_smtp_code(&diagnostic);
     }
-    let text_status = reply::find_status(&diagnostic).or_else(|| reply::find_status(context));
-    event.status = match (&event.status, text_status) {
-        (Some(s), Some(t))
-            if is_unspecific(s) && !is_unspecific(&t) && s.as_bytes()[0] == t.as_bytes()[0] =>
-        {
-            Some(t)
-        }
-        (Some(s), _) => Some(s.clone()),
-        (None, t) => t,
+    let quoted = reply::find_status(&diagnostic);
+    event.status = if event.status.is_none() && quoted.is_none() {
+        reply::find_status(context)
+    } else {
+        status::prefer(event.status.as_deref(), quoted.as_deref(), event.smtp_code)
     };
     let text = if reply::reason_from_text(&diagnostic).is_some() {
         diagnostic
@@ -436,11 +432,6 @@ fn judge_unknown(event: &mut Event, report: &str) {
     if let Some(reason) = reply::reason_from_text(report) {
         event.reason = Some(reason);
     }
-}
-
-/// `X.0.0` says only "failed" or "delayed"; a code in the text is more specific.
-fn is_unspecific(status: &str) -> bool {
-    status.ends_with(".0.0")
 }
 
 /// The addresses a report was sent to: the original sender, never a failed recipient.

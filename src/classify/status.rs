@@ -66,6 +66,73 @@ pub fn internal_code(reason: Reason, temporary: bool) -> Option<String> {
     Some(format!("{class}.0.{detail}"))
 }
 
+/// DSN Status values that say less than a code quoted in the server's reply: "expired"
+/// (4.4.7) and "other security" (4.7.0) hide the cause, X.3.x is a catch-all for system
+/// trouble, and X.5.1/2/4/5 are protocol complaints about the command, not the message.
+const VAGUE_REPORT_CODES: &[&str] = &["4.4.7", "4.7.0", "5.3.", "X.5.1", "X.5.2", "X.5.4", "X.5.5"];
+
+/// Chooses between the Status a report states and the code quoted in the server's reply
+/// (`in_reply`), using the SMTP reply code's class as the tie-breaker. The report wins unless
+/// it is vaguer than the reply.
+pub fn prefer(
+    reported: Option<&str>,
+    in_reply: Option<&str>,
+    reply_code: Option<u16>,
+) -> Option<String> {
+    let (reported, quoted) = match (reported, in_reply) {
+        (None, q) => return q.map(str::to_string),
+        (r, None) => return r.map(str::to_string),
+        (Some(r), Some(q)) => (r, q),
+    };
+    let pick = |s: &str| Some(s.to_string());
+    if reported == quoted {
+        return pick(reported);
+    }
+    if let Some(code) = reply_code {
+        let class = (b'0' + (code / 100) as u8) as char;
+        if reported.starts_with(class) != quoted.starts_with(class) {
+            return pick(if reported.starts_with(class) {
+                reported
+            } else {
+                quoted
+            });
+        }
+    }
+    let says_nothing = |s: &str| s.ends_with(".0.0");
+    let has_zero = |s: &str| s[1..].contains(".0");
+    if says_nothing(reported) {
+        return pick(if says_nothing(quoted) {
+            reported
+        } else {
+            quoted
+        });
+    }
+    if has_zero(reported) && !has_zero(quoted) {
+        return pick(quoted);
+    }
+    if says_nothing(quoted) {
+        return pick(reported);
+    }
+    let vague = VAGUE_REPORT_CODES
+        .iter()
+        .any(|v| match v.strip_prefix('X') {
+            Some(rest) => reported[1..].starts_with(rest),
+            None => reported.starts_with(v),
+        });
+    if vague {
+        return pick(quoted);
+    }
+    if reported == "5.1.1" {
+        // "user unknown" stands unless the reply is more specific about something else.
+        return pick(if has_zero(quoted) || quoted.starts_with("5.5.") {
+            reported
+        } else {
+            quoted
+        });
+    }
+    pick(reported)
+}
+
 /// True for a code made here rather than sent by a server.
 pub fn is_internal(status: &str) -> bool {
     let parts: Vec<&str> = status.split('.').collect();
@@ -75,6 +142,32 @@ pub fn is_internal(status: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reply_code_wins_over_a_vague_report_status() {
+        assert_eq!(
+            prefer(Some("4.4.7"), Some("4.7.1"), Some(450)).as_deref(),
+            Some("4.7.1")
+        );
+        assert_eq!(
+            prefer(Some("5.0.0"), Some("5.1.1"), None).as_deref(),
+            Some("5.1.1")
+        );
+        assert_eq!(
+            prefer(Some("5.1.1"), Some("5.7.1"), Some(550)).as_deref(),
+            Some("5.7.1")
+        );
+        assert_eq!(
+            prefer(Some("4.5.0"), Some("5.5.0"), Some(550)).as_deref(),
+            Some("5.5.0")
+        );
+        assert_eq!(
+            prefer(Some("5.2.2"), Some("5.0.0"), None).as_deref(),
+            Some("5.2.2")
+        );
+        assert_eq!(prefer(Some("5.1.1"), None, None).as_deref(), Some("5.1.1"));
+        assert_eq!(prefer(None, Some("4.2.2"), None).as_deref(), Some("4.2.2"));
+    }
 
     #[test]
     fn internal_codes_name_the_reason_and_the_class() {
