@@ -381,6 +381,7 @@ const NETWORK_ERROR_WEAK: &[&str] = &[
 
 /// The remote system itself failed.
 const SYSTEM_ERROR: &[&str] = &[
+    "ofr005_505", // Orange / Wanadoo: "Service refuse ... OFR005_505"
     "local error in processing",
     "unable to contact ldap server",
     "local configuration error",
@@ -548,6 +549,7 @@ const BLOCKED: &[&str] = &[
 
 /// The content was judged to be spam.
 const SPAM_DETECTED: &[&str] = &[
+    "ofr_506", // Orange / Wanadoo: "Mail rejete. Mail rejected. OFR_506"
     "spam detected",
     "detected as spam",
     "identified as spam",
