@@ -1344,3 +1344,62 @@ fn generated_docs_are_current() {
         problems.join("\n  ")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The shared bounce corpus: a regression guard on the scores the issue asks for. The corpus is
+// third-party data that lives beside the repository (../shared/corpus), never inside it.
+// ---------------------------------------------------------------------------------------------
+
+/// The scores we have reached on the corpus, kept as floors so a change that loses ground
+/// fails here. Raise them as the classifier improves.
+const CORPUS_FLOORS: &[(&str, f64)] = &[
+    ("R", 0.98),
+    ("P", 0.995),
+    ("hard_acc", 0.92),
+    ("reason_acc", 0.86),
+    ("status_acc", 0.91),
+];
+
+#[test]
+fn corpus_scores_stay_above_their_floors() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    assert!(
+        corpus.join("expected.jsonl").is_file(),
+        "the bounce corpus is missing at {}: it ships beside the repository in ../shared/corpus",
+        corpus.display()
+    );
+    let sandbox = Sandbox::new();
+    let out_path = sandbox.path().join("corpus.jsonl");
+    let status = Command::new(BIN)
+        .args(["classify", "-q", "-o"])
+        .arg(&out_path)
+        .arg(corpus.join("bounces"))
+        .status()
+        .expect("run bouncekit");
+    assert!(status.success(), "classify failed on the corpus");
+    let scored = Command::new("python3")
+        .arg(corpus.join("score"))
+        .arg(corpus.join("expected.jsonl"))
+        .arg(&out_path)
+        .output()
+        .expect("run the corpus scorer (python3)");
+    let report = String::from_utf8_lossy(&scored.stdout);
+    let summary = report.lines().last().unwrap_or_default();
+    let value = |key: &str| -> f64 {
+        summary
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {key} in the scorer's summary: {summary}"))
+    };
+    for (key, floor) in CORPUS_FLOORS {
+        assert!(
+            value(key) >= *floor,
+            "corpus {key} fell below {floor}: {summary}\n{report}"
+        );
+    }
+    assert!(
+        value("no_output") <= 2.0,
+        "bounces with no record: {summary}"
+    );
+}
