@@ -50,43 +50,76 @@ pub fn open_output(path: Option<&Path>) -> Result<Box<dyn Write + Send>> {
 
 /// Writes event records as JSONL or CSV.
 pub struct EventWriter {
-    inner: WriterKind,
+    out: Box<dyn Write + Send>,
+    format: Format,
 }
 
-enum WriterKind {
-    Jsonl(Box<dyn Write + Send>),
-    Csv(Box<csv::Writer<Box<dyn Write + Send>>>),
+/// Appends one event record to `out`, exactly as `EventWriter::write` writes it, so that
+/// records can be encoded on worker threads and written in order with `write_encoded`.
+pub fn encode_event(format: Format, event: &Event, out: &mut Vec<u8>) -> Result<()> {
+    match format {
+        Format::Jsonl => {
+            serde_json::to_writer(&mut *out, event)?;
+            out.push(b'\n');
+        }
+        Format::Csv => csv_row(event.csv_cells(), out)?,
+    }
+    Ok(())
+}
+
+/// One CSV row, appended to `out` (a CSV writer keeps no state between rows but their
+/// number of fields, which is the same for every event record).
+fn csv_row<I, T>(cells: I, out: &mut Vec<u8>) -> Result<()>
+where
+    I: IntoIterator<Item = T>,
+    T: AsRef<[u8]>,
+{
+    let mut w = csv::Writer::from_writer(std::mem::take(out));
+    w.write_record(cells)?;
+    *out = w
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("cannot encode a CSV record: {}", e.error()))?;
+    Ok(())
 }
 
 impl EventWriter {
-    pub fn new(out: Box<dyn Write + Send>, format: Format) -> Result<Self> {
-        let inner = match format {
-            Format::Jsonl => WriterKind::Jsonl(out),
-            Format::Csv => {
-                let mut w = csv::Writer::from_writer(out);
-                w.write_record(EVENT_COLUMNS)?;
-                WriterKind::Csv(Box::new(w))
-            }
-        };
-        Ok(EventWriter { inner })
+    pub fn new(mut out: Box<dyn Write + Send>, format: Format) -> Result<Self> {
+        if format == Format::Csv {
+            let mut header = Vec::new();
+            csv_row(EVENT_COLUMNS, &mut header)?;
+            out.write_all(&header)?;
+        }
+        Ok(EventWriter { out, format })
+    }
+
+    /// The format records are written in (for `encode_event`).
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Writes records encoded by `encode_event` in this writer's format.
+    pub fn write_encoded(&mut self, bytes: &[u8]) -> Result<()> {
+        self.out.write_all(bytes)?;
+        Ok(())
     }
 
     pub fn write(&mut self, event: &Event) -> Result<()> {
-        match &mut self.inner {
-            WriterKind::Jsonl(w) => {
-                serde_json::to_writer(&mut *w, event)?;
-                w.write_all(b"\n")?;
+        match self.format {
+            Format::Jsonl => {
+                serde_json::to_writer(&mut *self.out, event)?;
+                self.out.write_all(b"\n")?;
             }
-            WriterKind::Csv(w) => w.write_record(event.csv_cells())?,
+            Format::Csv => {
+                let mut row = Vec::new();
+                csv_row(event.csv_cells(), &mut row)?;
+                self.out.write_all(&row)?;
+            }
         }
         Ok(())
     }
 
     pub fn flush(&mut self) -> Result<()> {
-        match &mut self.inner {
-            WriterKind::Jsonl(w) => w.flush()?,
-            WriterKind::Csv(w) => w.flush()?,
-        }
+        self.out.flush()?;
         Ok(())
     }
 }
@@ -108,9 +141,26 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Reads at most `limit` bytes; returns the bytes and whether more were left.
-pub fn read_capped(mut reader: impl Read, limit: u64) -> io::Result<(Vec<u8>, bool)> {
-    let mut buf = Vec::new();
+pub fn read_capped(reader: impl Read, limit: u64) -> io::Result<(Vec<u8>, bool)> {
+    read_capped_sized(reader, limit, 0)
+}
+
+/// `read_capped` for a reader of about `size_hint` bytes (a file's length; 0 when unknown):
+/// the buffer is sized for it up front, so a file is read in one call, not a dozen.
+pub fn read_capped_sized(
+    mut reader: impl Read,
+    limit: u64,
+    size_hint: u64,
+) -> io::Result<(Vec<u8>, bool)> {
+    // One byte more than the hint, so that reaching the end takes no extra probe; never more
+    // than the limit allows, so a huge or lying hint cannot make us allocate much.
+    let capacity = size_hint.min(limit).saturating_add(1).min(64 << 20) as usize;
+    let mut buf = Vec::with_capacity(if size_hint > 0 { capacity } else { 0 });
     reader.by_ref().take(limit).read_to_end(&mut buf)?;
+    if (buf.len() as u64) < limit {
+        // `take` stopped short of the limit, so the reader is at its end.
+        return Ok((buf, false));
+    }
     let mut probe = [0u8; 1];
     let more = reader.read(&mut probe)? > 0;
     Ok((buf, more))

@@ -4,6 +4,9 @@
 //! Messages are handed out one at a time, in input order, so memory stays bounded by the
 //! largest message (itself capped by `max_size`) whatever the length of the input. A message
 //! that cannot be read becomes an `InputMessage` with `error` set: it is reported, never lost.
+//!
+//! The files of a directory are handed out unread (`path` set): `InputMessage::load` reads
+//! one, so that the caller can read them on its worker threads, in parallel.
 
 use std::fs;
 use std::io::{BufRead, Read};
@@ -24,6 +27,18 @@ pub struct InputMessage {
     pub raw: Vec<u8>,
     /// Why the message could not be read (then `raw` may be empty or partial).
     pub error: Option<String>,
+    /// A file still to be read (then `source` is not set yet): see `load`.
+    pub path: Option<PathBuf>,
+}
+
+impl InputMessage {
+    /// Reads the file of a message handed out unread; any other message is returned as is.
+    pub fn load(self, max_size: u64) -> InputMessage {
+        match self.path {
+            Some(path) => read_file(&path, max_size),
+            None => self,
+        }
+    }
 }
 
 /// The `fetch-bounces` message record, as far as `classify` needs it.
@@ -74,7 +89,10 @@ fn read_input(
     let meta = fs::metadata(path).with_context(|| format!("cannot read {input}"))?;
     if meta.is_dir() {
         for file in message_files(path)? {
-            each(read_file(&file, max_size))?;
+            each(InputMessage {
+                path: Some(file),
+                ..InputMessage::default()
+            })?;
         }
         return Ok(());
     }
@@ -101,23 +119,34 @@ fn message_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn sorted_files(dir: &Path, recurse: bool) -> Result<Vec<PathBuf>> {
-    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+    // The entry's own type (from the directory listing, no stat) is trusted unless it is a
+    // symbolic link, which is followed as before.
+    let mut entries: Vec<(PathBuf, Option<fs::FileType>)> = fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
+        .filter_map(|e| {
+            e.ok().map(|e| {
+                let kind = e.file_type().ok().filter(|t| !t.is_symlink());
+                (e.path(), kind)
+            })
+        })
+        .filter(|(p, _)| {
             !p.file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.'))
         })
         .collect();
-    entries.sort();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut files = Vec::new();
-    for path in entries {
-        if path.is_dir() {
+    for (path, kind) in entries {
+        let (is_dir, is_file) = match kind {
+            Some(t) => (t.is_dir(), t.is_file()),
+            None => (path.is_dir(), path.is_file()),
+        };
+        if is_dir {
             if recurse {
                 files.extend(sorted_files(&path, true)?);
             }
-        } else if path.is_file() {
+        } else if is_file {
             files.push(path);
         }
     }
@@ -126,18 +155,23 @@ fn sorted_files(dir: &Path, recurse: bool) -> Result<Vec<PathBuf>> {
 
 fn read_file(path: &Path, max_size: u64) -> InputMessage {
     let source = path.display().to_string();
-    let result = fs::File::open(path).and_then(|f| io::read_capped(f, max_size));
+    let result = fs::File::open(path).and_then(|f| {
+        // The size, when known, lets the whole file be read in one call.
+        let size_hint = f.metadata().map(|m| m.len()).unwrap_or(0);
+        io::read_capped_sized(f, max_size, size_hint)
+    });
     match result {
         Ok((raw, false)) => InputMessage {
             source,
             raw,
-            error: None,
+            ..InputMessage::default()
         },
         Ok((raw, true)) => too_big(source, raw, max_size),
         Err(err) => InputMessage {
             source,
             raw: Vec::new(),
             error: Some(format!("cannot read: {err}")),
+            path: None,
         },
     }
 }
@@ -149,6 +183,7 @@ fn too_big(source: String, raw: Vec<u8>, max_size: u64) -> InputMessage {
         error: Some(format!(
             "message larger than --max-size ({max_size} bytes); only its start was read"
         )),
+        path: None,
     }
 }
 
@@ -201,6 +236,7 @@ fn read_stream(
                     source,
                     raw,
                     error: None,
+                    path: None,
                 }
             })
         }
@@ -301,6 +337,7 @@ fn read_records(
                 error: Some(format!(
                     "message record larger than --max-size ({max_size} bytes)"
                 )),
+                path: None,
             })?;
             continue;
         }
@@ -331,6 +368,7 @@ fn decode_record(line: &[u8], fallback_source: String) -> InputMessage {
                 source: fallback_source,
                 raw: Vec::new(),
                 error: Some(format!("bad message record: {err}")),
+                path: None,
             };
         }
     };
@@ -340,6 +378,7 @@ fn decode_record(line: &[u8], fallback_source: String) -> InputMessage {
             source,
             raw: Vec::new(),
             error: Some("message record has no raw_base64".into()),
+            path: None,
         };
     };
     match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
@@ -347,11 +386,13 @@ fn decode_record(line: &[u8], fallback_source: String) -> InputMessage {
             source,
             raw,
             error: None,
+            path: None,
         },
         Err(err) => InputMessage {
             source,
             raw: Vec::new(),
             error: Some(format!("bad raw_base64: {err}")),
+            path: None,
         },
     }
 }

@@ -55,7 +55,12 @@ pub fn normalize(raw: &str) -> Option<String> {
     if domain.bytes().any(|b| b.is_ascii_whitespace() || b == b'@') {
         return None;
     }
-    Some(format!("{local}@{}", domain.to_ascii_lowercase()))
+    let mut out = String::with_capacity(local.len() + 1 + domain.len());
+    out.push_str(local);
+    out.push('@');
+    out.push_str(domain);
+    out[local.len() + 1..].make_ascii_lowercase();
+    Some(out)
 }
 
 /// The local part and domain of a normalised address.

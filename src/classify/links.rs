@@ -64,10 +64,12 @@ fn inline_headers(text: &str) -> Option<Headers> {
     let mut offset = 0;
     let mut headers = None;
     for line in text.split_inclusive('\n') {
-        let l = line.to_ascii_lowercase();
-        if (l.starts_with("message-id:")
-            || l.starts_with("return-path:")
-            || l.starts_with("received:"))
+        let starts = |prefix: &str| {
+            line.as_bytes()
+                .get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+        };
+        if (starts("message-id:") || starts("return-path:") || starts("received:"))
             && headers.is_none()
         {
             headers = Some(Headers::parse(&text.as_bytes()[offset..]));

@@ -33,7 +33,7 @@ impl Headers {
         Headers {
             fields: headers
                 .iter()
-                .map(|h| (h.get_key(), h.get_value()))
+                .map(|h| (h.get_key(), header_value(h)))
                 .collect(),
         }
     }
@@ -63,6 +63,26 @@ impl Headers {
 
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+}
+
+/// `MailHeader::get_value`, without its tokenizer for the common value that holds no
+/// RFC 2047 encoded word: mailparse then returns the value's lines (as `str::lines` splits
+/// them), each with its leading whitespace trimmed, joined by one space.
+fn header_value(header: &MailHeader<'_>) -> String {
+    let raw = header.get_value_raw();
+    match std::str::from_utf8(raw) {
+        Ok(value) if memchr::memmem::find(raw, b"=?").is_none() => {
+            let mut out = String::with_capacity(value.len());
+            for (i, line) in value.lines().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(line.trim_start());
+            }
+            out
+        }
+        _ => header.get_value(),
     }
 }
 
@@ -237,37 +257,64 @@ fn readable_text(parts: &[Part]) -> String {
 /// Removes tags and decodes the handful of entities bounce HTML uses. Good enough to find
 /// addresses and phrases; not a renderer.
 pub fn strip_html(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    let mut tag = String::new();
-    for c in html.chars() {
-        match (in_tag, c) {
-            (false, '<') => {
-                in_tag = true;
-                tag.clear();
-            }
-            (true, '>') => {
-                in_tag = false;
-                let t = tag.trim_start_matches('/').to_ascii_lowercase();
-                if t.starts_with("br")
-                    || t.starts_with('p')
-                    || t.starts_with("div")
-                    || t.starts_with("tr")
-                    || t.starts_with("li")
-                {
-                    out.push('\n');
+    /// Tags that end a line.
+    fn breaks_line(tag: &str) -> bool {
+        let t = tag.trim_start_matches('/').as_bytes();
+        let starts = |p: &[u8]| t.len() >= p.len() && t[..p.len()].eq_ignore_ascii_case(p);
+        starts(b"br") || starts(b"p") || starts(b"div") || starts(b"tr") || starts(b"li")
+    }
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    // Text up to a '<', then a tag up to its '>' (an unclosed tag is dropped).
+    while let Some(open) = rest.find('<') {
+        text.push_str(&rest[..open]);
+        let tag = &rest[open + 1..];
+        match tag.find('>') {
+            Some(close) => {
+                if breaks_line(&tag[..close]) {
+                    text.push('\n');
                 }
+                rest = &tag[close + 1..];
             }
-            (true, c) => tag.push(c),
-            (false, c) => out.push(c),
+            None => {
+                rest = "";
+            }
         }
     }
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
+    text.push_str(rest);
+    decode_entities(&text)
+}
+
+/// The entities `strip_html` decodes. None of the replacements can form another entity, and
+/// `&amp;` goes last, so one pass gives what replacing them one after the other would.
+const ENTITIES: &[(&str, &str)] = &[
+    ("&nbsp;", " "),
+    ("&lt;", "<"),
+    ("&gt;", ">"),
+    ("&quot;", "\""),
+    ("&#39;", "'"),
+    ("&amp;", "&"),
+];
+
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let tail = &rest[amp..];
+        match ENTITIES.iter().find(|(e, _)| tail.starts_with(e)) {
+            Some((entity, decoded)) => {
+                out.push_str(decoded);
+                rest = &tail[entity.len()..];
+            }
+            None => {
+                out.push('&');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn skip_leading_blank_lines(body: &[u8]) -> &[u8] {
@@ -302,6 +349,88 @@ mod tests {
         );
         let crlf = b"Subject: x\r\n\r\nbody\r\n";
         assert!(matches!(normalize_line_endings(crlf), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn header_values_read_as_mailparse_reads_them() {
+        let values: &[&[u8]] = &[
+            b"plain",
+            b"  leading and trailing  ",
+            b"",
+            b"   ",
+            b"folded\n  over\r\n\tthree lines",
+            b"folded\n   \n  blank",
+            b"ends in a newline\n",
+            b"bare\rcarriage return\r",
+            b"=?utf-8?q?caf=C3=A9?= and =?iso-8859-1?Q?=A1Hola?=",
+            b"=?utf-8?b?Y2Fmw6k=?=\n =?utf-8?b?Y2Fmw6k=?=",
+            b"half =? an encoded word",
+            b"latin-1 \xe9t\xe9",
+            b"utf-8 \xc3\xa9t\xc3\xa9\n  folded",
+        ];
+        for value in values {
+            let mut raw = b"X-Test: ".to_vec();
+            raw.extend_from_slice(value);
+            raw.extend_from_slice(b"\nNext: x\n");
+            let (header, _) = mailparse::parse_header(&raw).unwrap();
+            assert_eq!(
+                header_value(&header),
+                header.get_value(),
+                "{:?}",
+                String::from_utf8_lossy(value)
+            );
+        }
+    }
+
+    /// The plain definition `strip_html` must agree with.
+    fn strip_html_slowly(html: &str) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        let mut tag = String::new();
+        for c in html.chars() {
+            match (in_tag, c) {
+                (false, '<') => {
+                    in_tag = true;
+                    tag.clear();
+                }
+                (true, '>') => {
+                    in_tag = false;
+                    let t = tag.trim_start_matches('/').to_ascii_lowercase();
+                    if ["br", "p", "div", "tr", "li"]
+                        .iter()
+                        .any(|p| t.starts_with(p))
+                    {
+                        out.push('\n');
+                    }
+                }
+                (true, c) => tag.push(c),
+                (false, c) => out.push(c),
+            }
+        }
+        out.replace("&nbsp;", " ")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    #[test]
+    fn strip_html_agrees_with_its_definition() {
+        let cases = [
+            "<p>Hello&nbsp;<b>you</b></p>",
+            "<BR/>a<Div class=x>b</DIV><TR><td>c</td></tr><li>d<LI>e",
+            "<<p>>x<//p>y</>z<>",
+            "unclosed <p tag",
+            "a > b < c",
+            "&amp;lt; &amp;amp; &&lt;; &lt&gt; &#39;&quot;&nbsp&nbsp; &",
+            "caf\u{e9} <p\u{e9}>\u{2014}&amp;\u{e9}<br>",
+            "<a href=\"x>y\">link</a>",
+            "",
+        ];
+        for html in cases {
+            assert_eq!(strip_html(html), strip_html_slowly(html), "{html:?}");
+        }
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! `bouncekit classify`: returned mail in, event records out.
 //!
-//! Messages are read in input order, classified in parallel in bounded batches (rayon), and
-//! written back in input order, so memory does not grow with the input and the output is
-//! deterministic. A message that cannot be read is reported in-band and counted, never fatal.
+//! Messages are read in input order on a reader thread, handed over in bounded batches,
+//! classified in parallel (rayon; the files of a directory are read by the workers too),
+//! and written back in input order, so memory does not grow with the input and the output
+//! is deterministic. A message that cannot be read is reported in-band and counted, never
+//! fatal.
 
 use std::io::IsTerminal;
+use std::sync::mpsc;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,14 +16,16 @@ use rayon::prelude::*;
 use crate::classify::{Classifier, Options};
 use crate::cli::ClassifyArgs;
 use crate::exit::Exit;
-use crate::io::{EventWriter, open_output};
+use crate::io::{EventWriter, Format, encode_event, open_output};
 use crate::messages::{InputMessage, for_each_message};
 use crate::record::{Event, Kind};
 
-/// How many messages, or bytes, are classified together. Small enough to keep memory flat,
-/// large enough that both cores stay busy between writes.
+/// How many messages, or bytes, are classified together. Small enough to keep memory flat
+/// (at most three batches are alive: one being read, one waiting, one being classified),
+/// large enough that the cores stay busy between writes. Unread files count no bytes: the
+/// workers read them one at a time each.
 const BATCH_MESSAGES: usize = 512;
-const BATCH_BYTES: usize = 32 << 20;
+const BATCH_BYTES: usize = 16 << 20;
 
 /// What the run saw, for the summary line on stderr.
 #[derive(Debug, Default)]
@@ -46,21 +51,55 @@ pub fn run(args: ClassifyArgs, quiet: bool) -> Result<Exit> {
     let mut writer = EventWriter::new(open_output(args.output.as_deref())?, args.format)?;
     let progress = progress_bar(quiet);
     let mut tally = Tally::default();
-    let mut batch: Vec<InputMessage> = Vec::with_capacity(BATCH_MESSAGES);
-    let mut batch_bytes = 0usize;
+    let max_size = args.max_size;
 
-    let read_result = for_each_message(&args.inputs, args.max_size, &mut |msg| {
-        batch_bytes += msg.raw.len();
-        batch.push(msg);
-        if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
-            flush_batch(&classifier, &mut batch, &mut writer, &args, &mut tally)?;
+    let (read_result, flushed) = std::thread::scope(|scope| {
+        // The reader hands over full batches; one waits while the previous is classified.
+        let (sender, batches) = mpsc::sync_channel::<Vec<InputMessage>>(1);
+        let inputs = &args.inputs;
+        let reader = scope.spawn(move || {
+            let mut batch: Vec<InputMessage> = Vec::with_capacity(BATCH_MESSAGES);
+            let mut batch_bytes = 0usize;
+            let hand_over = |batch: Vec<InputMessage>| -> Result<()> {
+                // The receiver only goes away after a write error: stop reading quietly.
+                sender
+                    .send(batch)
+                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe).into())
+            };
+            let result = for_each_message(inputs, max_size, &mut |msg| {
+                batch_bytes += msg.raw.len();
+                batch.push(msg);
+                if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
+                    hand_over(std::mem::replace(
+                        &mut batch,
+                        Vec::with_capacity(BATCH_MESSAGES),
+                    ))?;
+                    batch_bytes = 0;
+                }
+                Ok(())
+            });
+            if !batch.is_empty() {
+                // Nothing to do if the writer has gone: its error is the one reported.
+                let _ = hand_over(batch);
+            }
+            result
+        });
+        let mut flushed = Ok(());
+        for batch in batches.iter() {
+            flushed = flush_batch(&classifier, batch, &mut writer, &args, max_size, &mut tally);
             progress.set_position(tally.messages as u64);
-            batch_bytes = 0;
+            if flushed.is_err() {
+                break;
+            }
         }
-        Ok(())
+        // Dropping the receiver stops the reader at its next batch.
+        drop(batches);
+        let flushed = flushed.and_then(|()| writer.flush());
+        let read_result = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (read_result, flushed)
     });
-    let flushed = flush_batch(&classifier, &mut batch, &mut writer, &args, &mut tally)
-        .and_then(|()| writer.flush());
     progress.finish_and_clear();
     if !quiet {
         eprintln!(
@@ -103,35 +142,70 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
+/// One message's records, encoded, and what they add to the tally.
+#[derive(Default)]
+struct Classified {
+    encoded: Vec<u8>,
+    records: usize,
+    bounces: usize,
+    error: bool,
+}
+
 fn flush_batch(
     classifier: &Classifier,
-    batch: &mut Vec<InputMessage>,
+    batch: Vec<InputMessage>,
     writer: &mut EventWriter,
     args: &ClassifyArgs,
+    max_size: u64,
     tally: &mut Tally,
 ) -> Result<()> {
-    let results: Vec<Vec<Event>> = batch
-        .par_iter()
-        .map(|m| classify_one(classifier, m))
+    let format = writer.format();
+    let count = batch.len();
+    let results: Vec<Result<Classified>> = batch
+        .into_par_iter()
+        .map(|m| {
+            let msg = m.load(max_size);
+            let events = classify_one(classifier, &msg);
+            drop(msg);
+            encode_events(events, format, args.bounces_only)
+        })
         .collect();
-    tally.messages += batch.len();
-    batch.clear();
-    for events in results {
-        if events.iter().any(|e| e.error.is_some()) {
+    tally.messages += count;
+    let mut out = Vec::with_capacity(
+        results
+            .iter()
+            .map(|r| r.as_ref().map_or(0, |c| c.encoded.len()))
+            .sum(),
+    );
+    for result in results {
+        let classified = result?;
+        if classified.error {
             tally.errors += 1;
         }
-        for event in events {
-            if args.bounces_only && event.kind == Some(Kind::NotBounce) && event.error.is_none() {
-                continue;
-            }
-            if event.kind.is_some_and(Kind::is_failure) {
-                tally.bounces += 1;
-            }
-            tally.records += 1;
-            writer.write(&event)?;
-        }
+        tally.records += classified.records;
+        tally.bounces += classified.bounces;
+        out.extend_from_slice(&classified.encoded);
     }
-    Ok(())
+    writer.write_encoded(&out)
+}
+
+/// Filters, counts and encodes one message's records (on a worker thread).
+fn encode_events(events: Vec<Event>, format: Format, bounces_only: bool) -> Result<Classified> {
+    let mut done = Classified {
+        error: events.iter().any(|e| e.error.is_some()),
+        ..Classified::default()
+    };
+    for event in events {
+        if bounces_only && event.kind == Some(Kind::NotBounce) && event.error.is_none() {
+            continue;
+        }
+        if event.kind.is_some_and(Kind::is_failure) {
+            done.bounces += 1;
+        }
+        done.records += 1;
+        encode_event(format, &event, &mut done.encoded)?;
+    }
+    Ok(done)
 }
 
 /// Classifies one input message; a read error still yields a record carrying it.
