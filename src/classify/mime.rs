@@ -22,28 +22,132 @@ pub fn normalize_line_endings(raw: &[u8]) -> Cow<'_, [u8]> {
     )
 }
 
-/// A header block: owned (name, decoded value) pairs, looked up case-insensitively.
+/// The header fields the classifier ever reads. Only these are decoded and kept: a bounce
+/// carries dozens of Received, DKIM and ARC lines that nothing here looks at.
+const READ_HEADERS: &[&str] = &[
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "In-Reply-To",
+    "Reply-To",
+    "Sender",
+    "Return-Path",
+    "Delivered-To",
+    "X-Original-To",
+    "Envelope-To",
+    "X-Envelope-To",
+    "X-Failed-Recipients",
+    "Auto-Submitted",
+    "Precedence",
+    "X-Precedence",
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Autoresponder",
+    "X-Auto-Reply",
+    "X-Vacation",
+    "X-Mailer",
+    "X-Bouncekit-Campaign",
+    "Content-Type",
+];
+
+/// Fields whose presence says "this is an e-mail message" (beyond the ones read).
+const MAIL_MARKERS: &[&str] = &["Received", "MIME-Version"];
+
+fn is_read(name: &[u8]) -> bool {
+    READ_HEADERS
+        .iter()
+        .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// A header block: owned (name, decoded value) pairs of the fields the classifier reads,
+/// looked up case-insensitively.
 #[derive(Debug, Default, Clone)]
 pub struct Headers {
     pub fields: Vec<(String, String)>,
+    /// The block had at least one field that only e-mail messages have.
+    mail_like: bool,
 }
 
 impl Headers {
     pub fn from_mail(headers: &[MailHeader<'_>]) -> Self {
-        Headers {
-            fields: headers
+        let mut out = Headers::default();
+        for h in headers {
+            let key = h.get_key_raw();
+            if is_read(key) {
+                out.fields.push((h.get_key(), header_value(h)));
+                out.mail_like = true;
+            } else if MAIL_MARKERS
                 .iter()
-                .map(|h| (h.get_key(), header_value(h)))
-                .collect(),
+                .any(|m| m.as_bytes().eq_ignore_ascii_case(key))
+            {
+                out.mail_like = true;
+            }
         }
+        out
     }
 
-    /// Parses a raw header block (e.g. the body of a text/rfc822-headers part), leniently.
+    /// Reads the fields we use from a raw header block (e.g. the returned original or a
+    /// text/rfc822-headers part), leniently. Lines are scanned directly; only a value that
+    /// holds an RFC 2047 encoded word goes through mailparse's decoder.
     pub fn parse(raw: &[u8]) -> Self {
-        match mailparse::parse_headers(raw) {
-            Ok((headers, _)) => Headers::from_mail(&headers),
-            Err(_) => Headers::default(),
+        let mut out = Headers::default();
+        let mut current: Option<(String, Vec<u8>)> = None;
+        for line in raw.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                break;
+            }
+            if line[0] == b' ' || line[0] == b'\t' {
+                if let Some((_, value)) = current.as_mut() {
+                    value.push(b'\n');
+                    value.extend_from_slice(line);
+                }
+                continue;
+            }
+            if let Some(done) = current.take() {
+                out.push_raw(done);
+            }
+            let Some(colon) = memchr::memchr(b':', line) else {
+                continue;
+            };
+            let name = &line[..colon];
+            if MAIL_MARKERS
+                .iter()
+                .any(|m| m.as_bytes().eq_ignore_ascii_case(name))
+            {
+                out.mail_like = true;
+            }
+            if is_read(name) {
+                current = Some((
+                    String::from_utf8_lossy(name).into_owned(),
+                    line[colon + 1..].to_vec(),
+                ));
+            }
         }
+        if let Some(done) = current.take() {
+            out.push_raw(done);
+        }
+        out
+    }
+
+    fn push_raw(&mut self, (name, raw_value): (String, Vec<u8>)) {
+        let value = if memchr::memmem::find(&raw_value, b"=?").is_some() {
+            let mut line = name.clone().into_bytes();
+            line.push(b':');
+            line.extend_from_slice(&raw_value);
+            match mailparse::parse_header(&line) {
+                Ok((header, _)) => header.get_value(),
+                Err(_) => String::from_utf8_lossy(&raw_value).into_owned(),
+            }
+        } else {
+            let text = String::from_utf8_lossy(&raw_value);
+            text.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+        };
+        self.fields.push((name, value));
+        self.mail_like = true;
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -63,6 +167,12 @@ impl Headers {
 
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()
+    }
+
+    /// True when the block has any field only e-mail has (From, Received, Message-ID, ...):
+    /// binary junk and plain text files have none.
+    pub fn looks_like_mail(&self) -> bool {
+        self.mail_like
     }
 }
 

@@ -19,6 +19,7 @@ pub mod ses;
 pub mod status;
 pub mod text;
 
+use std::cell::OnceCell;
 use std::sync::LazyLock;
 
 use regex::RegexSet;
@@ -202,7 +203,7 @@ impl Classifier {
                 .map(|r| {
                     let mut event = r.event;
                     if r.needs_judging {
-                        judge(&mut event, "");
+                        judge(&mut event, &ReportContext::of(""));
                     }
                     event
                 })
@@ -234,7 +235,10 @@ impl Classifier {
     fn read_dsn(&self, msg: &Message, reports: &[dsn::RecipientReport]) -> Vec<Event> {
         let report_text = text::report_text(msg);
         let is_own = |a: &str| self.is_own(a);
-        let text_recipients = text::recipients(report_text, &is_own, &is_own);
+        // The report's own lines for each recipient are only needed when the DSN gives no
+        // diagnostic; most do, so they are read on demand.
+        let text_recipients = OnceCell::new();
+        let context = ReportContext::of(report_text);
         let mut events = Vec::new();
         for report in reports {
             if self.is_own(&report.recipient) {
@@ -242,14 +246,13 @@ impl Classifier {
             }
             let mut event = Event::default();
             dsn::apply(report, &mut event);
-            let text_words = text_recipients
-                .iter()
-                .find(|t| address::same(&t.recipient, &report.recipient))
-                .and_then(|t| t.diagnostic.clone());
             if event.diagnostic.is_none() {
-                event.diagnostic = text_words.clone();
+                event.diagnostic = text_recipients
+                    .get_or_init(|| text::recipients(report_text, &is_own, &is_own))
+                    .iter()
+                    .find(|t| address::same(&t.recipient, &report.recipient))
+                    .and_then(|t| t.diagnostic.clone());
             }
-            let context = format!("{}\n{}", text_words.unwrap_or_default(), report_text);
             judge(&mut event, &context);
             if report.diagnostic_type.as_deref() == Some("x-unix")
                 && matches!(
@@ -337,6 +340,7 @@ impl Classifier {
             return vec![event];
         }
         let quoted_reply = text::server_reply(report);
+        let context = ReportContext::of(report);
         found
             .into_iter()
             .map(|f| {
@@ -354,7 +358,7 @@ impl Classifier {
                     format: Some(format.into()),
                     ..Event::default()
                 };
-                judge(&mut event, report);
+                judge(&mut event, &context);
                 format_default(&mut event);
                 event
             })
@@ -362,31 +366,75 @@ impl Classifier {
     }
 }
 
+/// What the whole report says, read at most once per message (and only as far as a verdict
+/// needs it), shared by its recipients' verdicts.
+#[derive(Debug, Default)]
+struct ReportContext<'a> {
+    report: &'a str,
+    /// The report's words with line breaks folded: reports wrap sentences anywhere, and
+    /// phrases must match across the breaks.
+    folded: OnceCell<String>,
+}
+
+impl<'a> ReportContext<'a> {
+    fn of(report: &'a str) -> Self {
+        ReportContext {
+            report,
+            folded: OnceCell::new(),
+        }
+    }
+
+    fn folded(&self) -> &str {
+        self.folded
+            .get_or_init(|| self.report.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    /// The first status code anywhere in the report.
+    fn status(&self) -> Option<String> {
+        reply::find_status(self.report)
+    }
+
+    /// The report says the refusal came after DATA.
+    fn after_data(&self) -> bool {
+        reply::refused_after_data(self.folded())
+    }
+
+    /// The report says the refusal was the reply to MAIL FROM.
+    fn after_mail_from(&self) -> bool {
+        reply::refused_after_mail_from(self.folded())
+    }
+}
+
 /// Decides kind, reason, status and SMTP code of a failure event from its diagnostic, with
 /// the rest of the report as context when the diagnostic alone names no reason.
-fn judge(event: &mut Event, context: &str) {
-    // Reports wrap long sentences anywhere; phrases must match across the breaks.
-    let context = &context.split_whitespace().collect::<Vec<_>>().join(" ");
+fn judge(event: &mut Event, context: &ReportContext) {
     let diagnostic = event.diagnostic.clone().unwrap_or_default();
     if event.smtp_code.is_none() {
         event.smtp_code = reply::find_smtp_code(&diagnostic);
     }
     let quoted = reply::find_status(&diagnostic);
     event.status = if event.status.is_none() && quoted.is_none() {
-        reply::find_status(context)
+        context.status()
     } else {
         status::prefer(event.status.as_deref(), quoted.as_deref(), event.smtp_code)
     };
-    let text = if reply::reason_from_text(&diagnostic).is_some() {
-        diagnostic
-    } else {
-        format!("{diagnostic}\n{context}")
+    let (mut verdict, diagnostic_decides) = reply::classify_reply_in_context(
+        event.smtp_code,
+        event.status.as_deref(),
+        &diagnostic,
+        || context.folded(),
+    );
+    let after_mail_from = || {
+        if diagnostic_decides {
+            reply::refused_after_mail_from(&diagnostic)
+        } else {
+            context.after_mail_from()
+        }
     };
-    let mut verdict = reply::classify_reply(event.smtp_code, event.status.as_deref(), &text);
     if matches!(
         verdict.reason,
         Reason::UserUnknown | Reason::HostUnknown | Reason::Filtered
-    ) && reply::refused_after_mail_from(&text)
+    ) && after_mail_from()
     {
         // The server refused the envelope sender; the recipient was never even asked about.
         verdict = reply::Verdict {
@@ -394,7 +442,7 @@ fn judge(event: &mut Event, context: &str) {
             reason: Reason::Rejected,
         };
     }
-    if verdict.reason == Reason::UserUnknown && reply::refused_after_data(context) {
+    if verdict.reason == Reason::UserUnknown && context.after_data() {
         // Accepted at RCPT, refused after DATA: a content filter spoke, not a missing mailbox.
         verdict = reply::Verdict {
             kind: Kind::Soft,
@@ -514,24 +562,7 @@ fn looks_like_bounce(msg: &Message) -> bool {
 }
 
 fn has_mail_headers(msg: &Message) -> bool {
-    const KNOWN: &[&str] = &[
-        "from",
-        "to",
-        "subject",
-        "date",
-        "message-id",
-        "received",
-        "return-path",
-        "content-type",
-        "mime-version",
-        "delivered-to",
-        "sender",
-        "reply-to",
-    ];
-    msg.headers
-        .fields
-        .iter()
-        .any(|(k, _)| KNOWN.iter().any(|n| k.eq_ignore_ascii_case(n)))
+    msg.headers.looks_like_mail()
 }
 
 /// When the MIME structure cannot be parsed, the header block and the body as plain text.

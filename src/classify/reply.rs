@@ -1236,6 +1236,31 @@ fn status_rule(status: Status) -> Option<&'static StatusRow> {
 /// `undefined` (there was nothing to read). When `status` is missing or only says X.0.0, a
 /// status found in `text` is used instead; when `smtp_code` is missing, one found in `text`.
 pub fn classify_reply(smtp_code: Option<u16>, status: Option<&str>, text: &str) -> Verdict {
+    classify_with(smtp_code, status, text, scan_text(text))
+}
+
+/// Classifies a diagnostic, falling back to the wider `context` (the rest of the report) only
+/// when the diagnostic itself names no reason; the context is not computed otherwise.
+/// Returns the verdict and whether the diagnostic alone decided it.
+pub fn classify_reply_in_context<'a>(
+    smtp_code: Option<u16>,
+    status: Option<&str>,
+    diagnostic: &str,
+    context: impl FnOnce() -> &'a str,
+) -> (Verdict, bool) {
+    let evidence = scan_text(diagnostic);
+    if evidence.reason().is_some() {
+        return (classify_with(smtp_code, status, diagnostic, evidence), true);
+    }
+    (classify_reply(smtp_code, status, context()), false)
+}
+
+fn classify_with(
+    smtp_code: Option<u16>,
+    status: Option<&str>,
+    text: &str,
+    evidence: TextEvidence,
+) -> Verdict {
     let status = effective_status(status, text);
     let code = smtp_code.or_else(|| find_smtp_code(text));
     if is_success(code, status) {
@@ -1244,7 +1269,7 @@ pub fn classify_reply(smtp_code: Option<u16>, status: Option<&str>, text: &str) 
             reason: Reason::Delivered,
         };
     }
-    let reason = decide_reason(code, status, text);
+    let reason = decide_reason(code, status, text, evidence);
     Verdict {
         kind: kind_for(reason, code, status),
         reason,
@@ -1265,7 +1290,15 @@ pub fn refused_after_mail_from(text: &str) -> bool {
 /// True when `text` says the refusal came only after the message content was sent (a
 /// content filter's verdict rather than the recipient's existence).
 pub fn refused_after_data(text: &str) -> bool {
-    scan_text(text).after_data
+    // A small automaton of its own: this is asked of whole reports, where the full phrase
+    // scan would cost several times more.
+    static AFTER_DATA_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(AFTER_DATA)
+            .expect("after DATA phrases")
+    });
+    AFTER_DATA_MATCHER.is_match(text)
 }
 
 /// The reason a phrase in `text` names, if any (table lookup only, no status fallback).
@@ -1336,8 +1369,13 @@ fn is_success(code: Option<u16>, status: Option<Status>) -> bool {
     }
 }
 
-fn decide_reason(code: Option<u16>, status: Option<Status>, text: &str) -> Reason {
-    let from_text = scan_text(text).reason();
+fn decide_reason(
+    code: Option<u16>,
+    status: Option<Status>,
+    text: &str,
+    evidence: TextEvidence,
+) -> Reason {
+    let from_text = evidence.reason();
     let from_status = status
         .and_then(status_rule)
         .filter(|r| r.reason != Reason::Undefined);

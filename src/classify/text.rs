@@ -153,6 +153,12 @@ const ANCHORS: &[(Strength, &str)] = &[
     ),
 ];
 
+/// All anchors in one set, so a line is scanned once to learn which (if any) pattern matches
+/// before the one capturing search.
+static ANCHOR_SET: LazyLock<regex::RegexSet> = LazyLock::new(|| {
+    regex::RegexSet::new(ANCHOR_REGEXES.iter().map(|(_, re)| re.as_str())).expect("anchor set")
+});
+
 static ANCHOR_REGEXES: LazyLock<Vec<(Strength, Regex)>> = LazyLock::new(|| {
     let addr = r#"(?:"[^"]{1,64}"|[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+)@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z0-9-]+"#;
     ANCHORS
@@ -359,15 +365,15 @@ fn match_anchor(line: &str) -> Option<(Strength, String, String)> {
     if !line.contains('@') {
         return None;
     }
-    ANCHOR_REGEXES.iter().find_map(|(strength, re)| {
-        let caps = re.captures(line)?;
-        let addr = caps.name("a")?.as_str().to_string();
-        let rest = caps
-            .name("d")
-            .map(|d| d.as_str().trim().to_string())
-            .unwrap_or_default();
-        Some((*strength, addr, rest))
-    })
+    let first = ANCHOR_SET.matches(line).iter().next()?;
+    let (strength, re) = &ANCHOR_REGEXES[first];
+    let caps = re.captures(line)?;
+    let addr = caps.name("a")?.as_str().to_string();
+    let rest = caps
+        .name("d")
+        .map(|d| d.as_str().trim().to_string())
+        .unwrap_or_default();
+    Some((*strength, addr, rest))
 }
 
 /// The server's words for the recipient on line `i`: the rest of that line, then the lines
