@@ -470,6 +470,16 @@ fn judge(event: &mut Event, context: &ReportContext) {
             }
             Kind::Delay
         }
+        // The MTA gave up: a temporary "user unknown" that never cleared is as final as a
+        // permanent one. (A null MX or "not accepting mail" said with 4xx may still change.)
+        Some("failed")
+            if matches!(
+                verdict.reason,
+                Reason::UserUnknown | Reason::HostUnknown | Reason::HasMoved
+            ) =>
+        {
+            Kind::Hard
+        }
         _ => verdict.kind,
     });
 }
@@ -644,6 +654,17 @@ A message that you sent could not be delivered.\n\n  jan@example.org\n    host m
         assert_eq!(events[0].recipient.as_deref(), Some("jan@example.org"));
         assert_eq!(events[0].kind, Some(Kind::Block));
         assert_eq!(events[0].reason, Some(Reason::Rejected));
+    }
+
+    #[test]
+    fn a_final_failure_with_a_temporary_user_unknown_is_hard() {
+        let events = classify(&dsn(
+            "failed",
+            "4.1.1",
+            "smtp; 450 4.1.1 <jan@example.org>: Recipient address rejected: User unknown",
+        ));
+        assert_eq!(events[0].reason, Some(Reason::UserUnknown));
+        assert_eq!(events[0].kind, Some(Kind::Hard));
     }
 
     #[test]
