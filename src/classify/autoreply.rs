@@ -181,6 +181,11 @@ pub fn read_unsubscribe(msg: &Message) -> Option<Event> {
     })
 }
 
+/// True when `text` (a subject, say) asks to be taken off the list.
+pub fn asks_to_unsubscribe(text: &str) -> bool {
+    UNSUBSCRIBE_SET.is_match(text)
+}
+
 fn author(msg: &Message) -> Option<String> {
     ["From", "Reply-To", "Sender", "Return-Path"]
         .iter()

@@ -214,6 +214,16 @@ impl Classifier {
         if looks_like_bounce(msg) || (format.is_some() && !autoreply::is_autoreply(msg)) {
             return self.read_text_report(msg, report, format, original);
         }
+        // A mail client's one-click unsubscribe (Apple Mail's, for one) is sent as an
+        // auto-reply whose subject says it; the request matters more than the automation.
+        if msg
+            .headers
+            .get("Subject")
+            .is_some_and(autoreply::asks_to_unsubscribe)
+            && let Some(event) = autoreply::read_unsubscribe(msg)
+        {
+            return vec![event];
+        }
         if let Some(event) = autoreply::read_autoreply(msg) {
             return vec![event];
         }
@@ -665,6 +675,15 @@ A message that you sent could not be delivered.\n\n  jan@example.org\n    host m
         ));
         assert_eq!(events[0].reason, Some(Reason::UserUnknown));
         assert_eq!(events[0].kind, Some(Kind::Hard));
+    }
+
+    #[test]
+    fn a_one_click_unsubscribe_sent_as_an_auto_reply_is_an_unsubscribe() {
+        let text = "From: jan@example.org\nTo: opt-out-42@example.com\nSubject: unsubscribe\n\
+Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the list.\n";
+        let events = classify(text);
+        assert_eq!(events[0].kind, Some(Kind::Unsubscribe));
+        assert_eq!(events[0].recipient.as_deref(), Some("jan@example.org"));
     }
 
     #[test]
