@@ -9,6 +9,7 @@
 pub mod address;
 pub mod arf;
 pub mod autoreply;
+pub mod detect;
 pub mod dsn;
 pub mod fields;
 pub mod links;
@@ -18,15 +19,15 @@ pub mod reply;
 pub mod ses;
 pub mod status;
 pub mod text;
+pub mod verdict;
 
 use std::cell::OnceCell;
-use std::sync::LazyLock;
-
-use regex::RegexSet;
 
 use crate::record::{Event, Kind, Reason};
+use detect::{looks_like_bounce, says_delivery_failed};
 use links::Verp;
 use mime::Message;
+use verdict::{ReportContext, format_default, judge, judge_unknown};
 
 /// Who "we" are, and how we send: what the classifier needs to know about the sender.
 #[derive(Debug, Default, Clone)]
@@ -43,62 +44,6 @@ pub struct Classifier {
     own_addresses: Vec<String>,
     verp: Vec<Verp>,
 }
-
-/// Subjects of delivery failure reports (any language the big MTAs use), matched anywhere in
-/// the subject, case-insensitively.
-const BOUNCE_SUBJECTS: &[&str] = &[
-    r"undeliver",
-    r"undelivered mail",
-    r"returned mail",
-    r"mail delivery (failed|failure|problem|subsystem)",
-    r"delivery (status notification|failure|failed|problem|notification|report)",
-    r"failure notice",
-    r"non[- ]?delivery",
-    r"could not (be )?deliver",
-    r"delivery has failed",
-    r"returned to sender",
-    r"message not delivered",
-    r"mail system error",
-    r"rejected:",
-    r"warning: could not send message",
-    r"nondeliverable",
-    r"permanent (error|failure)",
-    r"unzustellbar",
-    r"non remis",
-    r"no entregado",
-    r"niedostarczon",
-    r"nedoru[cč]itel",
-    r"kan ikke leveres",
-    r"mail could not be delivered",
-    r"unable to deliver",
-    r"delivery notification",
-    r"message you sent",
-    r"\bbounce",
-    r"エラー",
-    r"未達",
-    r"配信不能",
-];
-
-static BOUNCE_SUBJECT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(BOUNCE_SUBJECTS.iter().map(|p| format!("(?i){p}"))).expect("bounce subjects")
-});
-
-/// Display names and local parts of the systems that send bounces.
-const BOUNCE_SENDERS: &[&str] = &[
-    "mailer-daemon",
-    "mail delivery",
-    "postmaster",
-    "mail administrator",
-    "mail-daemon",
-    "maildaemon",
-    "mailer daemon",
-    "delivery status notification",
-    "mail delivery system",
-    "mail delivery subsystem",
-    "microsoftexchange",
-    "mdaemon",
-    "bounce",
-];
 
 impl Classifier {
     pub fn new(opts: &Options) -> Self {
@@ -376,132 +321,6 @@ impl Classifier {
     }
 }
 
-/// What the whole report says, read at most once per message (and only as far as a verdict
-/// needs it), shared by its recipients' verdicts.
-#[derive(Debug, Default)]
-struct ReportContext<'a> {
-    report: &'a str,
-    /// The report's words with line breaks folded: reports wrap sentences anywhere, and
-    /// phrases must match across the breaks.
-    folded: OnceCell<String>,
-}
-
-impl<'a> ReportContext<'a> {
-    fn of(report: &'a str) -> Self {
-        ReportContext {
-            report,
-            folded: OnceCell::new(),
-        }
-    }
-
-    fn folded(&self) -> &str {
-        self.folded
-            .get_or_init(|| self.report.split_whitespace().collect::<Vec<_>>().join(" "))
-    }
-
-    /// The first status code anywhere in the report.
-    fn status(&self) -> Option<String> {
-        reply::find_status(self.report)
-    }
-
-    /// The report says the refusal came after DATA.
-    fn after_data(&self) -> bool {
-        reply::refused_after_data(self.folded())
-    }
-
-    /// The report says the refusal was the reply to MAIL FROM.
-    fn after_mail_from(&self) -> bool {
-        reply::refused_after_mail_from(self.folded())
-    }
-}
-
-/// Decides kind, reason, status and SMTP code of a failure event from its diagnostic, with
-/// the rest of the report as context when the diagnostic alone names no reason.
-fn judge(event: &mut Event, context: &ReportContext) {
-    let diagnostic = event.diagnostic.clone().unwrap_or_default();
-    if event.smtp_code.is_none() {
-        event.smtp_code = reply::find_smtp_code(&diagnostic);
-    }
-    let quoted = reply::find_status(&diagnostic);
-    event.status = if event.status.is_none() && quoted.is_none() {
-        context.status()
-    } else {
-        status::prefer(event.status.as_deref(), quoted.as_deref(), event.smtp_code)
-    };
-    let (mut verdict, diagnostic_decides) = reply::classify_reply_in_context(
-        event.smtp_code,
-        event.status.as_deref(),
-        &diagnostic,
-        || context.folded(),
-    );
-    let after_mail_from = || {
-        if diagnostic_decides {
-            reply::refused_after_mail_from(&diagnostic)
-        } else {
-            context.after_mail_from()
-        }
-    };
-    if matches!(
-        verdict.reason,
-        Reason::UserUnknown | Reason::HostUnknown | Reason::Filtered
-    ) && after_mail_from()
-    {
-        // The server refused the envelope sender; the recipient was never even asked about.
-        verdict = reply::Verdict {
-            kind: Kind::Block,
-            reason: Reason::Rejected,
-        };
-    }
-    if verdict.reason == Reason::UserUnknown && context.after_data() {
-        // Accepted at RCPT, refused after DATA: a content filter spoke, not a missing mailbox.
-        verdict = reply::Verdict {
-            kind: Kind::Soft,
-            reason: Reason::Filtered,
-        };
-    }
-    event.reason = Some(verdict.reason);
-    if event.status.is_none() {
-        let temporary = event.smtp_code.is_some_and(|c| c / 100 == 4)
-            || event.action.as_deref() == Some("delayed");
-        event.status = status::internal_code(verdict.reason, temporary);
-    }
-    event.kind = Some(match event.action.as_deref() {
-        Some("delivered" | "relayed" | "expanded" | "deliverable") => {
-            event.reason = Some(Reason::Delivered);
-            Kind::Delivered
-        }
-        Some("delayed") => {
-            // A delay report that names no cause is about the queue: it is expiring.
-            if matches!(
-                event.reason,
-                Some(Reason::OnHold | Reason::Undefined | Reason::NetworkError)
-            ) {
-                event.reason = Some(Reason::Expired);
-            }
-            Kind::Delay
-        }
-        // The MTA gave up: a temporary "user unknown" that never cleared is as final as a
-        // permanent one. (A null MX or "not accepting mail" said with 4xx may still change.)
-        Some("failed")
-            if matches!(
-                verdict.reason,
-                Reason::UserUnknown | Reason::HostUnknown | Reason::HasMoved
-            ) =>
-        {
-            Kind::Hard
-        }
-        _ => verdict.kind,
-    });
-}
-
-/// A report that could not be tied to a recipient still says something about why.
-fn judge_unknown(event: &mut Event, report: &str) {
-    event.status = reply::find_status(report);
-    if let Some(reason) = reply::reason_from_text(report) {
-        event.reason = Some(reason);
-    }
-}
-
 /// The addresses a report was sent to: the original sender, never a failed recipient.
 fn report_addressees(msg: &Message) -> Vec<String> {
     ["To", "Return-Path"]
@@ -509,55 +328,6 @@ fn report_addressees(msg: &Message) -> Vec<String> {
         .flat_map(|h| msg.headers.get_all(h))
         .flat_map(address::find_all)
         .collect()
-}
-
-/// What a report means when its words name no reason, by the software that wrote it:
-/// Google Groups only ever bounces a poster the group does not accept (in any language).
-const FORMAT_DEFAULT_REASONS: &[(&str, Reason)] = &[("googlegroups", Reason::Rejected)];
-
-fn format_default(event: &mut Event) {
-    if !matches!(event.reason, Some(Reason::OnHold | Reason::Undefined)) {
-        return;
-    }
-    let format = event.format.as_deref().unwrap_or("");
-    if let Some((_, reason)) = FORMAT_DEFAULT_REASONS.iter().find(|(f, _)| *f == format) {
-        event.reason = Some(*reason);
-        event.kind = Some(reason.default_kind());
-        if event.status.as_deref().is_some_and(status::is_internal) {
-            event.status = status::internal_code(*reason, false);
-        }
-    }
-}
-
-/// Phrases that say "your message was not delivered" in a report whose sender and subject
-/// do not (provider notices sent from no-reply addresses, mobile carriers).
-const FAILURE_PHRASES: &[&str] = &[
-    "could not be delivered",
-    "was not delivered",
-    "couldn't be delivered",
-    "cannot be delivered",
-    "undeliverable",
-    "delivery has failed",
-    "delivery failed",
-    "invalid user address",
-    "no such user",
-    "user unknown",
-    "mailbox is full",
-    "送信できませんでした",
-    "配信できませんでした",
-];
-
-fn says_delivery_failed(report: &str) -> bool {
-    let head = &report[..floor_boundary(report, 4096)].to_lowercase();
-    FAILURE_PHRASES.iter().any(|p| head.contains(p))
-}
-
-fn floor_boundary(s: &str, max: usize) -> usize {
-    let mut i = max.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// A person's reply (autoreply, unsubscribe request, read receipt) names what it answers in
@@ -568,17 +338,6 @@ fn in_reply_to(msg: &Message, kind: Option<Kind>) -> Option<String> {
         .flatten()
         .and_then(|v| v.split_whitespace().next())
         .map(str::to_string)
-}
-
-/// True when the sender or subject says "delivery failure report".
-fn looks_like_bounce(msg: &Message) -> bool {
-    let from = msg.headers.get("From").unwrap_or("").to_ascii_lowercase();
-    let from_system = BOUNCE_SENDERS.iter().any(|s| from.contains(s));
-    let subject_says = msg
-        .headers
-        .get("Subject")
-        .is_some_and(|s| BOUNCE_SUBJECT_SET.is_match(s));
-    from_system || subject_says
 }
 
 fn has_mail_headers(msg: &Message) -> bool {

@@ -1,0 +1,154 @@
+//! Verdicts: from a failure event's diagnostic and the report around it to its kind, reason
+//! and status. The reply classifier reads the words; this module adds what only the whole
+//! report can tell (the SMTP stage the refusal came at, the software that wrote it, whether the
+//! delivery was delayed or given up) and never lets a sender-side refusal count against the
+//! address.
+
+use std::cell::OnceCell;
+
+use crate::classify::{reply, status};
+use crate::record::{Event, Kind, Reason};
+
+/// What the whole report says, read at most once per message (and only as far as a verdict
+/// needs it), shared by its recipients' verdicts.
+#[derive(Debug, Default)]
+pub struct ReportContext<'a> {
+    report: &'a str,
+    /// The report's words with line breaks folded: reports wrap sentences anywhere, and
+    /// phrases must match across the breaks.
+    folded: OnceCell<String>,
+}
+
+impl<'a> ReportContext<'a> {
+    pub fn of(report: &'a str) -> Self {
+        ReportContext {
+            report,
+            folded: OnceCell::new(),
+        }
+    }
+
+    fn folded(&self) -> &str {
+        self.folded
+            .get_or_init(|| self.report.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    /// The first status code anywhere in the report.
+    fn status(&self) -> Option<String> {
+        reply::find_status(self.report)
+    }
+
+    /// The report says the refusal came after DATA.
+    fn after_data(&self) -> bool {
+        reply::refused_after_data(self.folded())
+    }
+
+    /// The report says the refusal was the reply to MAIL FROM.
+    fn after_mail_from(&self) -> bool {
+        reply::refused_after_mail_from(self.folded())
+    }
+}
+
+/// Decides kind, reason, status and SMTP code of a failure event from its diagnostic, with
+/// the rest of the report as context when the diagnostic alone names no reason.
+pub fn judge(event: &mut Event, context: &ReportContext) {
+    let diagnostic = event.diagnostic.clone().unwrap_or_default();
+    if event.smtp_code.is_none() {
+        event.smtp_code = reply::find_smtp_code(&diagnostic);
+    }
+    let quoted = reply::find_status(&diagnostic);
+    event.status = if event.status.is_none() && quoted.is_none() {
+        context.status()
+    } else {
+        status::prefer(event.status.as_deref(), quoted.as_deref(), event.smtp_code)
+    };
+    let (mut verdict, diagnostic_decides) = reply::classify_reply_in_context(
+        event.smtp_code,
+        event.status.as_deref(),
+        &diagnostic,
+        || context.folded(),
+    );
+    let after_mail_from = || {
+        if diagnostic_decides {
+            reply::refused_after_mail_from(&diagnostic)
+        } else {
+            context.after_mail_from()
+        }
+    };
+    if matches!(
+        verdict.reason,
+        Reason::UserUnknown | Reason::HostUnknown | Reason::Filtered
+    ) && after_mail_from()
+    {
+        // The server refused the envelope sender; the recipient was never even asked about.
+        verdict = reply::Verdict {
+            kind: Kind::Block,
+            reason: Reason::Rejected,
+        };
+    }
+    if verdict.reason == Reason::UserUnknown && context.after_data() {
+        // Accepted at RCPT, refused after DATA: a content filter spoke, not a missing mailbox.
+        verdict = reply::Verdict {
+            kind: Kind::Soft,
+            reason: Reason::Filtered,
+        };
+    }
+    event.reason = Some(verdict.reason);
+    if event.status.is_none() {
+        let temporary = event.smtp_code.is_some_and(|c| c / 100 == 4)
+            || event.action.as_deref() == Some("delayed");
+        event.status = status::internal_code(verdict.reason, temporary);
+    }
+    event.kind = Some(match event.action.as_deref() {
+        Some("delivered" | "relayed" | "expanded" | "deliverable") => {
+            event.reason = Some(Reason::Delivered);
+            Kind::Delivered
+        }
+        Some("delayed") => {
+            // A delay report that names no cause is about the queue: it is expiring.
+            if matches!(
+                event.reason,
+                Some(Reason::OnHold | Reason::Undefined | Reason::NetworkError)
+            ) {
+                event.reason = Some(Reason::Expired);
+            }
+            Kind::Delay
+        }
+        // The MTA gave up: a temporary "user unknown" that never cleared is as final as a
+        // permanent one. (A null MX or "not accepting mail" said with 4xx may still change.)
+        Some("failed")
+            if matches!(
+                verdict.reason,
+                Reason::UserUnknown | Reason::HostUnknown | Reason::HasMoved
+            ) =>
+        {
+            Kind::Hard
+        }
+        _ => verdict.kind,
+    });
+}
+
+/// What a report means when its words name no reason, by the software that wrote it:
+/// Google Groups only ever bounces a poster the group does not accept (in any language).
+const FORMAT_DEFAULT_REASONS: &[(&str, Reason)] = &[("googlegroups", Reason::Rejected)];
+
+pub fn format_default(event: &mut Event) {
+    if !matches!(event.reason, Some(Reason::OnHold | Reason::Undefined)) {
+        return;
+    }
+    let format = event.format.as_deref().unwrap_or("");
+    if let Some((_, reason)) = FORMAT_DEFAULT_REASONS.iter().find(|(f, _)| *f == format) {
+        event.reason = Some(*reason);
+        event.kind = Some(reason.default_kind());
+        if event.status.as_deref().is_some_and(status::is_internal) {
+            event.status = status::internal_code(*reason, false);
+        }
+    }
+}
+
+/// A report that could not be tied to a recipient still says something about why.
+pub fn judge_unknown(event: &mut Event, report: &str) {
+    event.status = reply::find_status(report);
+    if let Some(reason) = reply::reason_from_text(report) {
+        event.reason = Some(reason);
+    }
+}
