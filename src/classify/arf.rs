@@ -67,6 +67,43 @@ fn kind_of(feedback_type: &str) -> (Kind, Reason) {
 mod tests {
     use super::*;
 
+    fn report(feedback: &str, returned: &str) -> Message {
+        let raw = format!(
+            "From: fbl@isp.example\nTo: abuse@example.com\nSubject: FW: offer\n\
+Content-Type: multipart/report; report-type=feedback-report; boundary=b\n\n--b\n\
+Content-Type: text/plain\n\nA complaint.\n--b\nContent-Type: message/feedback-report\n\n{feedback}\n\
+--b\nContent-Type: text/rfc822-headers\n\n{returned}\n--b--\n"
+        );
+        let mail = mailparse::parse_mail(raw.as_bytes()).unwrap();
+        Message::from_mail(&mail)
+    }
+
+    #[test]
+    fn every_original_rcpt_to_is_a_complaint() {
+        let msg = report(
+            "Feedback-Type: abuse\nOriginal-Rcpt-To: a@one.example\nOriginal-Rcpt-To: <b@two.example>",
+            "From: news@example.com\nTo: someone@else.example\n",
+        );
+        let events = read(&msg).unwrap();
+        let who: Vec<_> = events
+            .iter()
+            .map(|e| e.recipient.clone().unwrap())
+            .collect();
+        assert_eq!(who, ["a@one.example", "b@two.example"]);
+        assert!(events.iter().all(|e| e.kind == Some(Kind::Complaint)));
+    }
+
+    #[test]
+    fn without_original_rcpt_to_the_returned_to_is_the_recipient() {
+        let msg = report(
+            "Feedback-Type: opt-out",
+            "From: news@example.com\nTo: Jan <jan@example.org>\n",
+        );
+        let events = read(&msg).unwrap();
+        assert_eq!(events[0].recipient.as_deref(), Some("jan@example.org"));
+        assert_eq!(events[0].kind, Some(Kind::Unsubscribe));
+    }
+
     #[test]
     fn feedback_types_map_to_kinds() {
         assert_eq!(kind_of("abuse").0, Kind::Complaint);

@@ -59,6 +59,38 @@ fn disposition_type(disposition: &str) -> &str {
 mod tests {
     use super::*;
 
+    fn receipt(disposition: &str) -> Message {
+        let raw = format!(
+            "From: Jan <jan@example.org>\nTo: news@example.com\nSubject: Read: offer\n\
+Content-Type: multipart/report; report-type=disposition-notification; boundary=b\n\n--b\n\
+Content-Type: text/plain\n\nYour message was displayed.\n--b\n\
+Content-Type: message/disposition-notification\n\nReporting-UA: pc.example.org; Mail 1.0\n\
+Final-Recipient: rfc822; jan@example.org\nOriginal-Message-ID: <offer-1@example.com>\n\
+Disposition: manual-action/MDN-sent-manually; {disposition}\n--b--\n"
+        );
+        let mail = mailparse::parse_mail(raw.as_bytes()).unwrap();
+        Message::from_mail(&mail)
+    }
+
+    #[test]
+    fn displayed_is_read_and_links_back() {
+        let event = read(&receipt("displayed")).unwrap();
+        assert_eq!(event.kind, Some(Kind::Read));
+        assert_eq!(event.recipient.as_deref(), Some("jan@example.org"));
+        assert_eq!(
+            event.original_message_id.as_deref(),
+            Some("<offer-1@example.com>")
+        );
+        assert_eq!(event.reporting_mta.as_deref(), Some("pc.example.org"));
+    }
+
+    #[test]
+    fn other_dispositions_are_never_a_bounce() {
+        let event = read(&receipt("deleted")).unwrap();
+        assert_eq!(event.kind, Some(Kind::NotBounce));
+        assert_eq!(event.action.as_deref(), Some("deleted"));
+    }
+
     #[test]
     fn disposition_type_is_after_the_semicolon() {
         assert_eq!(
