@@ -315,6 +315,7 @@ const SUSPENDED: &[&str] = &[
 
 /// Delivery was retried until the queue lifetime ran out.
 const EXPIRED: &[&str] = &[
+    "was not delivered within",
     "delivery time expired",
     "envelope expired",
     "could not deliver for the last",
