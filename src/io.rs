@@ -166,6 +166,18 @@ pub fn read_capped_sized(
     Ok((buf, more))
 }
 
+/// `read_capped` into `buf` (appended to it, using its spare capacity): whether more than
+/// `limit` bytes were left.
+pub fn read_capped_into(mut reader: impl Read, limit: u64, buf: &mut Vec<u8>) -> io::Result<bool> {
+    let start = buf.len();
+    reader.by_ref().take(limit).read_to_end(buf)?;
+    if ((buf.len() - start) as u64) < limit {
+        return Ok(false);
+    }
+    let mut probe = [0u8; 1];
+    Ok(reader.read(&mut probe)? > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

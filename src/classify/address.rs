@@ -20,6 +20,10 @@ static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Every address in `text`, normalised, in order of appearance (duplicates kept).
 pub fn find_all(text: &str) -> Vec<String> {
+    // Every address has an '@': most header values and lines have none.
+    if memchr::memchr(b'@', text.as_bytes()).is_none() {
+        return Vec::new();
+    }
     ADDRESS
         .find_iter(text)
         .filter_map(|m| normalize(m.as_str()))
@@ -28,6 +32,7 @@ pub fn find_all(text: &str) -> Vec<String> {
 
 /// The first address in `text`, normalised.
 pub fn find_first(text: &str) -> Option<String> {
+    memchr::memchr(b'@', text.as_bytes())?;
     ADDRESS.find_iter(text).find_map(|m| normalize(m.as_str()))
 }
 

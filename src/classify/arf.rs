@@ -26,7 +26,7 @@ pub fn read(msg: &Message) -> Option<Vec<Event>> {
         .filter_map(address::find_first)
         .collect();
     if recipients.is_empty()
-        && let Some(returned) = msg.returned_headers()
+        && let Some(returned) = msg.returned_headers_ref()
     {
         recipients.extend(returned.get_all("To").flat_map(address::find_all));
     }

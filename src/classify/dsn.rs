@@ -48,12 +48,22 @@ pub fn recipient_reports(msg: &Message) -> Vec<RecipientReport> {
 fn has_inline_fields(text: &str) -> bool {
     let mut recipient = false;
     let mut action_or_status = false;
-    for line in text.lines() {
-        let lower = line.trim_start().to_ascii_lowercase();
-        recipient |= lower.starts_with("final-recipient:");
-        action_or_status |= lower.starts_with("action:") || lower.starts_with("status:");
+    let starts = |line: &str, prefix: &str| {
+        line.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    // Split at LF only: a line's CR (which `str::lines` would drop) is at its end, past
+    // every prefix looked for.
+    for line in text.split('\n') {
+        let line = line.trim_start();
+        recipient |= starts(line, "final-recipient:");
+        action_or_status |= starts(line, "action:") || starts(line, "status:");
+        if recipient && action_or_status {
+            return true;
+        }
     }
-    recipient && action_or_status
+    false
 }
 
 /// Reads delivery-status fields from a part's text. Also used on text/plain parts that carry

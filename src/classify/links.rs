@@ -29,11 +29,20 @@ pub struct OriginalLinks {
 }
 
 pub fn original_links(msg: &Message) -> OriginalLinks {
-    let headers = msg.returned_headers().or_else(|| inline_headers(&msg.text));
-    let headers = headers.filter(|h| h.get("To").is_some() || h.get("Message-ID").is_some());
-    let Some(h) = headers else {
-        return OriginalLinks::default();
+    let inline;
+    let h = match msg.returned_headers_ref() {
+        Some(h) => h,
+        None => {
+            inline = inline_headers(&msg.text);
+            match &inline {
+                Some(h) => h,
+                None => return OriginalLinks::default(),
+            }
+        }
     };
+    if h.get("To").is_none() && h.get("Message-ID").is_none() {
+        return OriginalLinks::default();
+    }
     OriginalLinks {
         message_id: h.get("Message-ID").map(|v| v.trim().to_string()),
         campaign: h.get(CAMPAIGN_HEADER).map(|v| v.trim().to_string()),
@@ -114,6 +123,9 @@ impl Verp {
 
 /// The recipient named by a VERP address in the report's delivery headers.
 pub fn verp_recipient(msg: &Message, verps: &[Verp]) -> Option<String> {
+    if verps.is_empty() {
+        return None;
+    }
     DELIVERY_HEADERS
         .iter()
         .flat_map(|h| msg.headers.get_all(h))

@@ -5,6 +5,7 @@
 //! this module may panic on hostile input: bad encodings degrade to lossy text.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use mailparse::{MailHeader, MailHeaderMap, ParsedMail};
 
@@ -95,7 +96,7 @@ impl Headers {
     pub fn parse(raw: &[u8]) -> Self {
         let mut out = Headers::default();
         let mut current: Option<(String, Vec<u8>)> = None;
-        for line in raw.split(|&b| b == b'\n') {
+        for line in lines(raw) {
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.is_empty() {
                 break;
@@ -134,7 +135,7 @@ impl Headers {
     }
 
     fn push_raw(&mut self, (name, raw_value): (String, Vec<u8>)) {
-        let value = if memchr::memmem::find(&raw_value, b"=?").is_some() {
+        let value = if has_encoded_word(&raw_value) {
             let mut line = name.clone().into_bytes();
             line.push(b':');
             line.extend_from_slice(&raw_value);
@@ -144,7 +145,12 @@ impl Headers {
             }
         } else {
             let text = String::from_utf8_lossy(&raw_value);
-            text.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+            if text.contains('\n') {
+                text.lines().map(str::trim).collect::<Vec<_>>().join(" ")
+            } else {
+                // One line: what joining its one trimmed line gives.
+                text.trim().to_string()
+            }
         };
         self.fields.push((name, value));
         self.mail_like = true;
@@ -176,13 +182,37 @@ impl Headers {
     }
 }
 
+/// The lines of `raw`, split at every LF as `raw.split(|&b| b == b'\n')` splits them.
+fn lines(raw: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(raw);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match memchr::memchr(b'\n', text) {
+            Some(nl) => {
+                rest = Some(&text[nl + 1..]);
+                Some(&text[..nl])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+}
+
+/// True when a raw header value holds `=?`, the start of an RFC 2047 encoded word (cheaper
+/// than a substring search on the short values of a header block).
+fn has_encoded_word(raw: &[u8]) -> bool {
+    memchr::memchr_iter(b'=', raw).any(|at| raw.get(at + 1) == Some(&b'?'))
+}
+
 /// `MailHeader::get_value`, without its tokenizer for the common value that holds no
 /// RFC 2047 encoded word: mailparse then returns the value's lines (as `str::lines` splits
 /// them), each with its leading whitespace trimmed, joined by one space.
 fn header_value(header: &MailHeader<'_>) -> String {
     let raw = header.get_value_raw();
     match std::str::from_utf8(raw) {
-        Ok(value) if memchr::memmem::find(raw, b"=?").is_none() => {
+        Ok(value) if !has_encoded_word(raw) => {
             let mut out = String::with_capacity(value.len());
             for (i, line) in value.lines().enumerate() {
                 if i > 0 {
@@ -231,6 +261,11 @@ fn role_of(mimetype: &str) -> PartRole {
 }
 
 /// One leaf of the MIME tree with its decoded body.
+///
+/// Only what the recognisers read is kept: the body of a report part (delivery-status,
+/// feedback-report, disposition-notification) and of a text or HTML part in full, of a
+/// returned message (or returned headers part) only its header block, and of any other part
+/// (images, attachments) nothing.
 #[derive(Debug, Clone)]
 pub struct Part {
     pub role: PartRole,
@@ -254,6 +289,9 @@ pub struct Message {
     /// The decoded human-readable text (text/plain parts, or de-tagged HTML when no plain
     /// part exists), in order, excluding the returned message.
     pub text: String,
+    /// `returned_headers`, worked out once (several recognisers ask). Leave it at its default.
+    #[doc(hidden)]
+    pub returned_cache: OnceCell<Option<Headers>>,
 }
 
 impl Message {
@@ -268,27 +306,33 @@ impl Message {
                 .map(|s| s.to_ascii_lowercase()),
             ..Message::default()
         };
-        collect_parts(mail, &mut msg.parts);
-        msg.text = readable_text(&msg.parts);
+        let has_plain = has_plain_part(mail);
+        collect_parts(mail, has_plain, &mut msg.parts, &mut msg.text);
         msg
     }
 
     /// The header block of the returned original message, from a message/rfc822 or
     /// text/rfc822-headers part, else from a copy inlined after a known marker line.
     pub fn returned_headers(&self) -> Option<Headers> {
-        for part in &self.parts {
-            if matches!(
-                part.role,
-                PartRole::ReturnedMessage | PartRole::ReturnedHeaders
-            ) {
-                let body = skip_leading_blank_lines(&part.body);
-                let headers = Headers::parse(body);
-                if !headers.is_empty() {
-                    return Some(headers);
-                }
-            }
-        }
-        None
+        self.returned_headers_ref().cloned()
+    }
+
+    /// `returned_headers`, borrowed: the block is parsed once per message.
+    pub fn returned_headers_ref(&self) -> Option<&Headers> {
+        self.returned_cache
+            .get_or_init(|| {
+                self.parts
+                    .iter()
+                    .filter(|part| {
+                        matches!(
+                            part.role,
+                            PartRole::ReturnedMessage | PartRole::ReturnedHeaders
+                        )
+                    })
+                    .map(|part| Headers::parse(skip_leading_blank_lines(&part.body)))
+                    .find(|headers| !headers.is_empty())
+            })
+            .as_ref()
     }
 
     pub fn parts_with(&self, role: PartRole) -> impl Iterator<Item = &Part> {
@@ -300,31 +344,235 @@ impl Message {
     }
 }
 
-fn collect_parts(mail: &ParsedMail<'_>, out: &mut Vec<Part>) {
+/// The role a leaf is read with: a multipart whose boundaries are missing or wrong has no
+/// parts, and is read as text so the report's words (and any delivery-status fields in
+/// them) are still found.
+fn leaf_role(mail: &ParsedMail<'_>) -> PartRole {
+    match role_of(&mail.ctype.mimetype) {
+        PartRole::Other if mail.ctype.mimetype.starts_with("multipart/") => PartRole::Text,
+        role => role,
+    }
+}
+
+/// True when some leaf is read as plain text (then HTML parts are not read).
+fn has_plain_part(mail: &ParsedMail<'_>) -> bool {
+    if mail.subparts.is_empty() {
+        leaf_role(mail) == PartRole::Text
+    } else {
+        mail.subparts.iter().any(has_plain_part)
+    }
+}
+
+/// Flattens the leaves into `out`, and appends the readable ones to `text`: every text/plain
+/// part, or the de-tagged HTML parts when there is no plain one, each followed by a newline.
+fn collect_parts(mail: &ParsedMail<'_>, has_plain: bool, out: &mut Vec<Part>, text: &mut String) {
     if !mail.subparts.is_empty() {
         for sub in &mail.subparts {
-            collect_parts(sub, out);
+            collect_parts(sub, has_plain, out, text);
         }
         return;
     }
-    // A multipart whose boundaries are missing or wrong has no parts: read it as text so
-    // the report's words (and any delivery-status fields in them) are still found.
-    let role = match role_of(&mail.ctype.mimetype) {
-        PartRole::Other if mail.ctype.mimetype.starts_with("multipart/") => PartRole::Text,
-        role => role,
-    };
+    let role = leaf_role(mail);
     let body = match role {
-        PartRole::Text if mail.ctype.mimetype.starts_with("multipart/") => body_after_headers(mail),
-        PartRole::Text | PartRole::Html => match mail.get_body() {
-            Ok(s) => s.into_bytes(),
-            Err(_) => mail.get_body_raw().unwrap_or_default(),
-        },
-        _ => mail
-            .get_body_raw()
-            .unwrap_or_else(|_| encoded_body(mail).to_vec()),
+        PartRole::Text if mail.ctype.mimetype.starts_with("multipart/") => {
+            let body = body_after_headers(mail);
+            text.push_str(&String::from_utf8_lossy(&body));
+            text.push('\n');
+            body
+        }
+        PartRole::Text | PartRole::Html => {
+            let readable = role == PartRole::Text || !has_plain;
+            match body_text(mail) {
+                Ok(decoded) => {
+                    if readable {
+                        push_readable(text, role, &decoded);
+                    }
+                    decoded.into_bytes()
+                }
+                Err(_) => {
+                    let body = mail.get_body_raw().unwrap_or_default();
+                    if readable {
+                        push_readable(text, role, &String::from_utf8_lossy(&body));
+                    }
+                    body
+                }
+            }
+        }
+        PartRole::ReturnedMessage | PartRole::ReturnedHeaders => returned_header_block(mail),
+        PartRole::Other => Vec::new(),
+        PartRole::DeliveryStatus | PartRole::FeedbackReport | PartRole::DispositionNotification => {
+            transfer_decoded(mail).into_owned()
+        }
     };
     out.push(Part { role, body });
 }
+
+/// Appends a text part, or an HTML part de-tagged, and a newline to the readable text.
+fn push_readable(text: &mut String, role: PartRole, body: &str) {
+    if role == PartRole::Html {
+        text.push_str(&strip_html(body));
+    } else {
+        text.push_str(body);
+    }
+    text.push('\n');
+}
+
+/// The body with its transfer encoding undone (`get_body_raw`), borrowed when there is none
+/// to undo; the body as transferred when decoding fails.
+fn transfer_decoded<'a>(mail: &'a ParsedMail<'a>) -> Cow<'a, [u8]> {
+    use mailparse::body::Body;
+    match mail.get_body_encoded() {
+        Body::QuotedPrintable(b) => Cow::Owned(decode_quoted_printable(&b)),
+        Body::Base64(b) => match b.get_decoded() {
+            Ok(decoded) => Cow::Owned(decoded),
+            Err(_) => Cow::Borrowed(b.get_raw()),
+        },
+        Body::SevenBit(t) | Body::EightBit(t) => Cow::Borrowed(t.get_raw()),
+        Body::Binary(b) => Cow::Borrowed(b.get_raw()),
+    }
+}
+
+/// Of a returned message, only the header block is ever read (`returned_headers`): its lines
+/// from the first that is not blank up to the first empty line, which is all that is kept.
+fn returned_header_block(mail: &ParsedMail<'_>) -> Vec<u8> {
+    let body = transfer_decoded(mail);
+    let block = skip_leading_blank_lines(&body);
+    let mut end = 0;
+    while let Some(nl) = memchr::memchr(b'\n', &block[end..]) {
+        let line = &block[end..end + nl];
+        if line.is_empty() || line == b"\r" {
+            break;
+        }
+        end += nl + 1;
+    }
+    if end < block.len() && memchr::memchr(b'\n', &block[end..]).is_none() {
+        // The last line has no newline: it ends the block as the end of the body does.
+        end = block.len();
+    }
+    block[..end].to_vec()
+}
+
+/// `ParsedMail::get_body`, without the copy and the charset pass when decoding the charset
+/// cannot change the bytes: ASCII in an ASCII-compatible charset, or UTF-8 declared as
+/// UTF-8 that starts with no byte-order mark.
+fn body_text(mail: &ParsedMail<'_>) -> Result<String, mailparse::MailParseError> {
+    use mailparse::body::Body;
+    let bytes = match mail.get_body_encoded() {
+        Body::QuotedPrintable(b) => Cow::Owned(decode_quoted_printable(&b)),
+        Body::Base64(b) => Cow::Owned(b.get_decoded()?),
+        Body::SevenBit(t) | Body::EightBit(t) => Cow::Borrowed(t.get_raw()),
+        Body::Binary(b) => Cow::Borrowed(b.get_raw()),
+    };
+    let charset = mail.ctype.charset.as_bytes();
+    let is_one_of = |labels: &[&str]| {
+        labels
+            .iter()
+            .any(|c| c.as_bytes().eq_ignore_ascii_case(charset))
+    };
+    let identity = if bytes.is_ascii() {
+        is_one_of(ASCII_CHARSETS)
+    } else {
+        is_one_of(UTF8_CHARSETS) && !bytes.starts_with(b"\xEF\xBB\xBF")
+    };
+    if identity && let Ok(s) = String::from_utf8(bytes.into_owned()) {
+        return Ok(s);
+    }
+    mail.get_body()
+}
+
+/// Quoted-printable decoding exactly as mailparse does it (`quoted_printable::decode` in
+/// robust mode, which never fails), without its per-byte copy of the input into a `String`:
+/// every line loses its trailing white space, lines are joined by CRLF, `=XX` becomes its
+/// byte, a final `=` joins the line to the next, and a malformed `=` sequence is kept as
+/// written.
+fn decode_quoted_printable(body: &mailparse::body::EncodedBody<'_>) -> Vec<u8> {
+    // The library first drops every byte that is not printable ASCII, tab, CR or LF; such
+    // input is rare enough to leave to it.
+    decode_printable_quoted_printable(body.get_raw())
+        .unwrap_or_else(|| body.get_decoded().unwrap_or_default())
+}
+
+/// `decode_quoted_printable` of input that holds only printable ASCII, tabs, CRs and LFs;
+/// `None` for any other.
+fn decode_printable_quoted_printable(input: &[u8]) -> Option<Vec<u8>> {
+    if input
+        .iter()
+        .any(|&b| !matches!(b, b'\t' | b'\r' | b'\n' | b' '..=b'~'))
+    {
+        return None;
+    }
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let mut out = Vec::with_capacity(input.len());
+    // `None` before the first line, then whether the line just read ends in a hard break.
+    let mut line_break: Option<bool> = None;
+    let mut rest = input;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(nl) => (&rest[..nl], &rest[nl + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
+        let mut end = line.len();
+        while end > 0 && matches!(line[end - 1], b' ' | b'\t' | b'\r') {
+            end -= 1;
+        }
+        let line = &line[..end];
+        if line_break == Some(true) {
+            out.extend_from_slice(b"\r\n");
+            line_break = Some(false);
+        }
+        let mut i = 0;
+        loop {
+            let Some(eq) = memchr::memchr(b'=', &line[i..]) else {
+                out.extend_from_slice(&line[i..]);
+                line_break = Some(true);
+                break;
+            };
+            out.extend_from_slice(&line[i..i + eq]);
+            i += eq + 1;
+            let Some(&upper) = line.get(i) else {
+                // A soft line break.
+                break;
+            };
+            let Some(&lower) = line.get(i + 1) else {
+                out.extend_from_slice(&[b'=', upper]);
+                line_break = Some(true);
+                break;
+            };
+            match (hex(upper), hex(lower)) {
+                (Some(u), Some(l)) => out.push(u << 4 | l),
+                _ => out.extend_from_slice(&[b'=', upper, lower]),
+            }
+            i += 2;
+        }
+    }
+    if input.ends_with(b"\n") && line_break == Some(true) {
+        out.extend_from_slice(b"\r\n");
+    }
+    Some(out)
+}
+
+/// Charset labels whose decoder maps ASCII bytes to themselves (all are single-byte or UTF-8
+/// encodings in the WHATWG tables mailparse decodes with).
+const ASCII_CHARSETS: &[&str] = &[
+    "us-ascii",
+    "ascii",
+    "utf-8",
+    "utf8",
+    "iso-8859-1",
+    "latin1",
+    "iso-8859-15",
+    "windows-1252",
+];
+
+const UTF8_CHARSETS: &[&str] = &["utf-8", "utf8"];
 
 /// Everything after the header block, undecoded (mailparse keeps no body for a multipart
 /// whose boundary never appears).
@@ -333,35 +581,6 @@ fn body_after_headers(mail: &ParsedMail<'_>) -> Vec<u8> {
         Ok((_, offset)) => mail.raw_bytes[offset.min(mail.raw_bytes.len())..].to_vec(),
         Err(_) => Vec::new(),
     }
-}
-
-/// The body as transferred, when decoding it failed (bad base64 and the like).
-fn encoded_body<'a>(mail: &'a ParsedMail<'a>) -> &'a [u8] {
-    use mailparse::body::Body;
-    match mail.get_body_encoded() {
-        Body::Base64(b) | Body::QuotedPrintable(b) => b.get_raw(),
-        Body::SevenBit(t) | Body::EightBit(t) => t.get_raw(),
-        Body::Binary(b) => b.get_raw(),
-    }
-}
-
-fn readable_text(parts: &[Part]) -> String {
-    let mut text = String::new();
-    let has_plain = parts.iter().any(|p| p.role == PartRole::Text);
-    for part in parts {
-        match part.role {
-            PartRole::Text => {
-                text.push_str(&part.text());
-                text.push('\n');
-            }
-            PartRole::Html if !has_plain => {
-                text.push_str(&strip_html(&part.text()));
-                text.push('\n');
-            }
-            _ => {}
-        }
-    }
-    text
 }
 
 /// Removes tags and decodes the handful of entities bounce HTML uses. Good enough to find
@@ -449,6 +668,74 @@ pub fn first_header(headers: &[MailHeader<'_>], name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_printable_decodes_as_mailparse_does() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"\n",
+            b"\n\n",
+            b"abc",
+            b"abc\n",
+            b"a=3Db=\n c  \r\nd\t\n\n=",
+            b"soft=\nbreak=\r\nend=4",
+            b"bad=zz=4g=\r\n=41=42=\n",
+            b"x=\ny=\n",
+            b"trail  =  \nmore\r",
+            b"caf=C3=A9 =e9\r\n\r\n  \n",
+            b"\xe9t\xe9 =41\x01\n",
+        ];
+        for &case in cases {
+            let mut raw = b"Content-Transfer-Encoding: quoted-printable\n\n".to_vec();
+            raw.extend_from_slice(case);
+            let mail = mailparse::parse_mail(&raw).unwrap();
+            let mailparse::body::Body::QuotedPrintable(body) = mail.get_body_encoded() else {
+                panic!("not quoted-printable");
+            };
+            assert_eq!(body.get_raw(), case);
+            let expected = body.get_decoded().unwrap();
+            assert_eq!(
+                decode_quoted_printable(&body),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(case)
+            );
+            if case.iter().all(|&b| b < 0x7f && b != 0x01) {
+                assert_eq!(decode_printable_quoted_printable(case), Some(expected));
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_printable_agrees_on_generated_input() {
+        // A fixed pseudo-random walk over the bytes that matter to the decoder.
+        const ALPHABET: &[u8] = b"=Af3z \t\r\nx=\n";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..5000 {
+            let mut case = Vec::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..state % 24 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                case.push(ALPHABET[(state % ALPHABET.len() as u64) as usize]);
+            }
+            let mut raw = b"Content-Transfer-Encoding: quoted-printable\n\n".to_vec();
+            raw.extend_from_slice(&case);
+            let mail = mailparse::parse_mail(&raw).unwrap();
+            let mailparse::body::Body::QuotedPrintable(body) = mail.get_body_encoded() else {
+                panic!("not quoted-printable");
+            };
+            assert_eq!(
+                decode_printable_quoted_printable(body.get_raw()),
+                Some(body.get_decoded().unwrap()),
+                "{:?}",
+                String::from_utf8_lossy(body.get_raw())
+            );
+        }
+    }
 
     #[test]
     fn cr_only_line_endings_become_lf() {
