@@ -1,8 +1,6 @@
-//! Integration tests of the `bouncekit` binary: every recogniser, every input form, the output
-//! formats, bad input and the exit statuses, run against hand-written synthetic fixtures
-//! (tests/fixtures/) or input generated here.
-
-mod common;
+//! Integration tests of `bouncekit classify` and the conventions every subcommand shares:
+//! every recogniser, every input form, the output formats, bad input and the exit statuses, run
+//! against hand-written synthetic fixtures (tests/fixtures/) or input generated here.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -13,7 +11,7 @@ use std::process::{Command, Stdio};
 use base64::Engine;
 use serde_json::Value;
 
-use common::*;
+use crate::common::*;
 
 /// Classifies one fixture (copied into a fresh sandbox) with extra flags; exit status 0.
 fn classify_fixture(name: &str, flags: &[&str]) -> Vec<Value> {

@@ -1,0 +1,6 @@
+//! The one integration-test binary of bouncekit (one binary links once and runs its tests in
+//! parallel). Each module tests one subcommand through the real binary; `common` holds the
+//! helpers they share.
+
+mod classify;
+mod common;
