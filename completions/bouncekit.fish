@@ -28,6 +28,7 @@ complete -c bouncekit -n "__fish_bouncekit_needs_command" -s q -l quiet -d 'Sile
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -s V -l version -d 'Print version'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
+complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand classify" -l format -d 'Output format' -r -f -a "jsonl\t'One JSON object per line'
@@ -43,11 +44,134 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand classify" -l strict 
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand classify" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand classify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand classify" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "add" -d 'Ingest event records (from classify) and failed send-log records (from send)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "filter" -d 'Write the sendable rows of a recipient list; drop the rest'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "import" -d 'Import an external list (a CRM\'s unsubscribes, an ESP\'s suppression export)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "export" -d 'Write the recipients and their states'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "show" -d 'Show addresses\' states and their full event history'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "block" -d 'Mark addresses as bounced by hand'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "unblock" -d 'Clear a bounce mark (back to unknown); refuses unsubscribed and complained unless --force'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "inactive" -d 'Mark addresses inactive: kept, never mailed (a former employee, say)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "activate" -d 'Mark addresses active again by hand'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "delete" -d 'Delete addresses and their history; unsubscribed and complained ones leave a tombstone'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "config" -d 'Show or set the options kept in the store (soft-limit, soft-window)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and not __fish_seen_subcommand_from add filter import export show block unblock inactive activate delete config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -l soft-limit -d 'Consecutive soft bounces that make an address bounced [default: 5, or the store\'s soft-limit setting]' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -l soft-window -d 'Forget a soft-bounce streak whose first bounce is more than DAYS older than the new one [default: never, or the store\'s soft-window setting]' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -l format -d 'Format of the --changes records' -r -f -a "jsonl\t'One JSON object per line'
+csv\t'Comma-separated values with a header row'"
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -s o -l output -d 'Write the --changes records to FILE instead of stdout' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -l changes -d 'Write one record per state change to stdout (email, from, to, reason, time, event, source)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -l strict -d 'Exit 1 at the end if any record could not be read'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from add" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from filter" -s o -l output -d 'Write the sendable rows to FILE instead of stdout' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from filter" -l rejected -d 'Write the dropped rows to FILE, with `state` and `reason` added' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from filter" -l column -d 'The address column, when it is not found by name (email, e-mail, mail, address, ...)' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from filter" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from filter" -l keep-duplicates -d 'Keep every row of an address that appears more than once (default: the first only)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from filter" -l keep-invalid -d 'Keep rows whose address is not a valid address'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from filter" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from filter" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from filter" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from import" -l state -d 'The state every listed address gets (unsubscribed and complained are never weakened)' -r -f -a "unsubscribed\t''
+bounced\t''
+complained\t''
+inactive\t''"
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from import" -l reason -d 'Why, as the store will show it [default: "imported from FILE"]' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from import" -l column -d 'The address column, when it is not found by name' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from import" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -l state -d 'Only recipients in this state (repeatable; default: all)' -r -f -a "unknown\t''
+active\t''
+soft-bouncing\t''
+bounced\t''
+unsubscribed\t''
+complained\t''
+inactive\t''"
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -l format -d 'Output format (CSV cells that look like formulas are neutralised for spreadsheets)' -r -f -a "jsonl\t'One JSON object per line'
+csv\t'Comma-separated values with a header row'"
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to FILE instead of stdout' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from show" -l format -d 'Output format' -r -f -a "text\t'Readable text'
+jsonl\t'One JSON object per address, its events in `events`'"
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from show" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from block" -l reason -d 'Why, as the store will show it' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from block" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from block" -l force -d 'Override a recipient\'s own choice (unsubscribed, complained)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from block" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from block" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from block" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from unblock" -l reason -d 'Why, as the store will show it' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from unblock" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from unblock" -l force -d 'Override a recipient\'s own choice (unsubscribed, complained)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from unblock" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from unblock" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from unblock" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from inactive" -l reason -d 'Why, as the store will show it' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from inactive" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from inactive" -l force -d 'Override a recipient\'s own choice (unsubscribed, complained)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from inactive" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from inactive" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from inactive" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from activate" -l reason -d 'Why, as the store will show it' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from activate" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from activate" -l force -d 'Override a recipient\'s own choice (unsubscribed, complained)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from activate" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from activate" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from activate" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from delete" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from config" -l db -d 'The store (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from config" -l unset -d 'Remove the setting (back to the default)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from config" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from config" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from config" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "add" -d 'Ingest event records (from classify) and failed send-log records (from send)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "filter" -d 'Write the sendable rows of a recipient list; drop the rest'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "import" -d 'Import an external list (a CRM\'s unsubscribes, an ESP\'s suppression export)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the recipients and their states'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show addresses\' states and their full event history'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "block" -d 'Mark addresses as bounced by hand'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "unblock" -d 'Clear a bounce mark (back to unknown); refuses unsubscribed and complained unless --force'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "inactive" -d 'Mark addresses inactive: kept, never mailed (a former employee, say)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "activate" -d 'Mark addresses active again by hand'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete addresses and their history; unsubscribed and complained ones leave a tombstone'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "config" -d 'Show or set the options kept in the store (soft-limit, soft-window)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -l man-dir -d 'Folder for the man pages (one per subcommand)' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -l completions-dir -d 'Folder for the bash, zsh and fish completions' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress generate help" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "add" -d 'Ingest event records (from classify) and failed send-log records (from send)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "filter" -d 'Write the sendable rows of a recipient list; drop the rest'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "import" -d 'Import an external list (a CRM\'s unsubscribes, an ESP\'s suppression export)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "export" -d 'Write the recipients and their states'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "show" -d 'Show addresses\' states and their full event history'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "block" -d 'Mark addresses as bounced by hand'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "unblock" -d 'Clear a bounce mark (back to unknown); refuses unsubscribed and complained unless --force'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "inactive" -d 'Mark addresses inactive: kept, never mailed (a former employee, say)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "activate" -d 'Mark addresses active again by hand'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "delete" -d 'Delete addresses and their history; unsubscribed and complained ones leave a tombstone'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "config" -d 'Show or set the options kept in the store (soft-limit, soft-window)'

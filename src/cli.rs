@@ -32,6 +32,9 @@ pub enum Command {
     /// Read returned mail and write one event record per (message, recipient).
     Classify(ClassifyArgs),
 
+    /// Keep the recipient store and clean lists against it.
+    Suppress(crate::cmd::suppress::SuppressArgs),
+
     /// Write the man pages and shell completions (for packagers and the repository).
     #[command(hide = true)]
     Generate(GenerateArgs),

@@ -124,6 +124,105 @@ impl EventWriter {
     }
 }
 
+/// Writes records with a fixed set of columns (state changes, exports, rejected rows) as
+/// JSONL objects or CSV rows under a header.
+pub struct TableWriter {
+    out: Box<dyn Write + Send>,
+    format: Format,
+    columns: Vec<String>,
+    /// Neutralise cells a spreadsheet would run as a formula (see `spreadsheet_safe`).
+    spreadsheet_safe: bool,
+    header_written: bool,
+}
+
+impl TableWriter {
+    pub fn new(out: Box<dyn Write + Send>, format: Format, columns: &[&str]) -> Self {
+        TableWriter {
+            out,
+            format,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            spreadsheet_safe: false,
+            header_written: false,
+        }
+    }
+
+    /// CSV cells that start like a formula get a leading `'` (OWASP's advice against CSV
+    /// injection); JSONL is left exact, since no spreadsheet opens it.
+    pub fn spreadsheet_safe(mut self) -> Self {
+        self.spreadsheet_safe = true;
+        self
+    }
+
+    /// Writes one record; `values` are in column order (null for none).
+    pub fn write(&mut self, values: &[serde_json::Value]) -> Result<()> {
+        debug_assert_eq!(values.len(), self.columns.len());
+        match self.format {
+            Format::Jsonl => {
+                let object: serde_json::Map<String, serde_json::Value> = self
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(values.iter().cloned())
+                    .collect();
+                serde_json::to_writer(&mut *self.out, &object)?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Csv => {
+                let mut row = Vec::new();
+                if !self.header_written {
+                    csv_row(&self.columns, &mut row)?;
+                    self.header_written = true;
+                }
+                let cells = values.iter().map(|v| {
+                    let text = cell_text(v);
+                    if self.spreadsheet_safe {
+                        spreadsheet_safe(&text)
+                    } else {
+                        text
+                    }
+                });
+                csv_row(cells, &mut row)?;
+                self.out.write_all(&row)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the CSV header even when no record follows (an empty export is still a table).
+    pub fn finish(&mut self) -> Result<()> {
+        if self.format == Format::Csv && !self.header_written {
+            let mut row = Vec::new();
+            csv_row(&self.columns, &mut row)?;
+            self.out.write_all(&row)?;
+            self.header_written = true;
+        }
+        self.flush()
+    }
+
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+/// A JSON value as a CSV cell: strings as they are, null as empty, anything else as JSON.
+fn cell_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A cell that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, CR), with a
+/// `'` in front so it is shown as text.
+pub fn spreadsheet_safe(cell: &str) -> String {
+    match cell.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
 /// True when the error (anywhere in its chain) is a broken pipe: the reader went away, as
 /// `bouncekit classify big.mbox | head` does, which is not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -206,6 +305,14 @@ mod tests {
         let text = String::from_utf8(shared.lock().unwrap().clone()).unwrap();
         assert!(text.starts_with("source,message_id,date,recipient,"));
         assert!(text.contains(",a@b.example,"));
+    }
+
+    #[test]
+    fn formula_like_cells_are_neutralised() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(spreadsheet_safe("+1"), "'+1");
+        assert_eq!(spreadsheet_safe("@x"), "'@x");
+        assert_eq!(spreadsheet_safe("jan@example.org"), "jan@example.org");
     }
 
     #[test]

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Classify(args) => cmd::classify::run(args, cli.quiet),
+        Command::Suppress(args) => cmd::suppress::run(args, cli.quiet),
         Command::Generate(args) => cmd::generate::run(args),
     };
     match result {

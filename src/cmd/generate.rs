@@ -18,21 +18,31 @@ pub fn run(args: GenerateArgs) -> Result<Exit> {
 }
 
 /// The man pages as (file name, contents): `bouncekit.1` and one `bouncekit-<sub>.1` for
-/// every visible subcommand.
+/// every visible subcommand, nested ones included (`bouncekit-suppress-add.1`).
 pub fn man_pages() -> Result<Vec<(String, Vec<u8>)>> {
     let cmd = Cli::command();
     let mut pages = Vec::new();
     let mut top = Vec::new();
     clap_mangen::Man::new(cmd.clone()).render(&mut top)?;
     pages.push(("bouncekit.1".to_string(), top));
-    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        let name = format!("bouncekit-{}", sub.get_name());
-        let sub = sub.clone().name(name.clone().leak() as &'static str);
-        let mut page = Vec::new();
-        clap_mangen::Man::new(sub).render(&mut page)?;
-        pages.push((format!("{name}.1"), page));
-    }
+    add_sub_pages(&cmd, "bouncekit", &mut pages)?;
     Ok(pages)
+}
+
+fn add_sub_pages(
+    cmd: &clap::Command,
+    prefix: &str,
+    pages: &mut Vec<(String, Vec<u8>)>,
+) -> Result<()> {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("{prefix}-{}", sub.get_name());
+        let page_cmd = sub.clone().name(name.clone().leak() as &'static str);
+        let mut page = Vec::new();
+        clap_mangen::Man::new(page_cmd).render(&mut page)?;
+        pages.push((format!("{name}.1"), page));
+        add_sub_pages(sub, &name, pages)?;
+    }
+    Ok(())
 }
 
 /// The completions as (file name, contents) for bash, zsh and fish.

@@ -1,0 +1,276 @@
+//! Recipient addresses as the store, `suppress filter` and `send` see them: normalised one way
+//! everywhere, checked for syntax, and reduced to a matching key.
+//!
+//! Normalising trims the value, removes `<>` and `mailto:`, lower-cases the domain and
+//! IDNA-encodes it; the local part is kept as written (some servers do distinguish case) but
+//! matched without regard to case, so the key is the whole address lower-cased. Nothing here
+//! guesses: a value that is not one syntactically valid address is an error, never "fixed".
+
+use std::fmt;
+
+use xxhash_rust::xxh3::xxh3_64;
+
+/// The longest address a mail server must accept (RFC 5321: 64 + 1 + 255, limited by the
+/// 256-octet path including its angle brackets).
+const MAX_ADDRESS_LEN: usize = 254;
+const MAX_LOCAL_LEN: usize = 64;
+
+/// A normalised, syntactically valid address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    /// The address as it is kept and written: local part as given, domain lower-case ASCII.
+    pub email: String,
+    /// What matching uses: `email` lower-cased.
+    pub key: String,
+}
+
+/// Why a value is not an address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    Empty,
+    NoAt,
+    TooLong,
+    BadDomain,
+    Syntax,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Invalid::Empty => "empty address",
+            Invalid::NoAt => "no @ in the address",
+            Invalid::TooLong => "address too long",
+            Invalid::BadDomain => "not a valid mail domain",
+            Invalid::Syntax => "not a valid address",
+        })
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+impl Address {
+    /// Normalises and checks `raw` (see the module doc).
+    pub fn parse(raw: &str) -> Result<Address, Invalid> {
+        let mut email = String::new();
+        normalize_into(raw, &mut email)?;
+        let key = key_of(&email);
+        Ok(Address { email, key })
+    }
+}
+
+/// The `key_hash` of `raw`'s key, or why `raw` is not an address: `Address::parse` without
+/// its two allocations, for the hot path of `suppress filter` (`scratch` is reused).
+pub fn parse_key_hash(raw: &str, scratch: &mut String) -> Result<u64, Invalid> {
+    normalize_into(raw, scratch)?;
+    if scratch.is_ascii() {
+        scratch.make_ascii_lowercase();
+    } else {
+        *scratch = scratch.to_lowercase();
+    }
+    Ok(key_hash(scratch))
+}
+
+/// Writes the normalised form of `raw` into `out` (cleared first), checking its syntax.
+fn normalize_into(raw: &str, out: &mut String) -> Result<(), Invalid> {
+    out.clear();
+    let bare = strip_decoration(raw);
+    if bare.is_empty() {
+        return Err(Invalid::Empty);
+    }
+    let at = bare.rfind('@').ok_or(Invalid::NoAt)?;
+    let (local, domain) = (&bare[..at], &bare[at + 1..]);
+    if local.is_empty() {
+        return Err(Invalid::Syntax);
+    }
+    if local.len() > MAX_LOCAL_LEN {
+        return Err(Invalid::TooLong);
+    }
+    out.push_str(local);
+    out.push('@');
+    push_domain(domain, out)?;
+    if out.len() > MAX_ADDRESS_LEN {
+        return Err(Invalid::TooLong);
+    }
+    let domain = &out[local.len() + 1..];
+    if !is_common_form(local, domain) && !email_address::EmailAddress::is_valid(out) {
+        return Err(Invalid::Syntax);
+    }
+    Ok(())
+}
+
+/// Removes what surrounds an address in lists and headers: white space, `<>`, `mailto:`.
+fn strip_decoration(raw: &str) -> &str {
+    fn unbracket(a: &str) -> &str {
+        let a = a.trim();
+        a.strip_prefix('<')
+            .and_then(|s| s.strip_suffix('>'))
+            .unwrap_or(a)
+            .trim()
+    }
+    let a = unbracket(raw);
+    match a.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => unbracket(&a[7..]),
+        _ => a,
+    }
+}
+
+/// Appends a domain to `out` lower-cased and IDNA-encoded; it must have at least two labels
+/// (a dotless host gets no mail from the Internet) or be an address literal.
+fn push_domain(domain: &str, out: &mut String) -> Result<(), Invalid> {
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    if domain.starts_with('[') && domain.ends_with(']') {
+        out.push_str(domain);
+        return Ok(());
+    }
+    let encoded;
+    let ascii = if domain.is_ascii() {
+        domain
+    } else {
+        encoded = idna::domain_to_ascii(domain).map_err(|_| Invalid::BadDomain)?;
+        &encoded
+    };
+    let labels_ok = ascii.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    if !labels_ok || !ascii.contains('.') || ascii.len() > 253 {
+        return Err(Invalid::BadDomain);
+    }
+    let start = out.len();
+    out.push_str(ascii);
+    out[start..].make_ascii_lowercase();
+    Ok(())
+}
+
+/// True for the plain form almost every list holds: a dot-atom local part of the usual
+/// characters and a domain already checked by `normalize_domain`. Every address this accepts
+/// is also valid RFC 5322 (tested against the `email_address` crate); anything else (quoted
+/// local parts, rarer atom characters, UTF-8) is left to that crate. This keeps the check
+/// cheap on the hot path of `suppress filter`.
+fn is_common_form(local: &str, domain: &str) -> bool {
+    let atom_char =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+' | b'=' | b'\'');
+    let bytes = local.as_bytes();
+    !bytes.is_empty()
+        && bytes.iter().all(|&b| atom_char(b))
+        && bytes[0] != b'.'
+        && bytes[bytes.len() - 1] != b'.'
+        && memchr::memmem::find(bytes, b"..").is_none()
+        && !domain.contains('_')
+        && !domain.starts_with('[')
+}
+
+/// The matching key of a normalised address: the address lower-cased.
+pub fn key_of(email: &str) -> String {
+    if email.is_ascii() {
+        email.to_ascii_lowercase()
+    } else {
+        email.to_lowercase()
+    }
+}
+
+/// A 64-bit hash of a key, for the in-memory sets of `suppress filter` (10 million rows fit
+/// in a few hundred megabytes only as hashes). A collision can only make two different
+/// addresses look alike, which drops a row; it can never let a suppressed address through.
+pub fn key_hash(key: &str) -> u64 {
+    xxh3_64(key.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(raw: &str) -> String {
+        Address::parse(raw).expect(raw).email
+    }
+
+    #[test]
+    fn normalises_decoration_and_domain_case() {
+        assert_eq!(email("  <Jan.Novak@Example.ORG> "), "Jan.Novak@example.org");
+        assert_eq!(email("mailto:a@b.example"), "a@b.example");
+        assert_eq!(email("MAILTO:<x@y.example>"), "x@y.example");
+        assert_eq!(email("a@b.example."), "a@b.example");
+    }
+
+    #[test]
+    fn key_ignores_case_of_the_local_part() {
+        let a = Address::parse("Jan@Example.org").unwrap();
+        let b = Address::parse("jan@example.ORG").unwrap();
+        assert_eq!(a.key, b.key);
+        assert_ne!(a.email, b.email);
+    }
+
+    #[test]
+    fn the_key_hash_is_the_hash_of_the_key() {
+        let mut scratch = String::new();
+        for raw in ["Jan@Example.ORG", "<x@bücher.example>", "\"A b\"@x.example"] {
+            let address = Address::parse(raw).unwrap();
+            assert_eq!(
+                parse_key_hash(raw, &mut scratch),
+                Ok(key_hash(&address.key))
+            );
+        }
+        assert_eq!(parse_key_hash("nope", &mut scratch), Err(Invalid::NoAt));
+    }
+
+    #[test]
+    fn idn_domains_are_encoded() {
+        assert_eq!(email("jan@München.de"), "jan@xn--mnchen-3ya.de");
+        assert_eq!(email("x@bücher.example"), "x@xn--bcher-kva.example");
+    }
+
+    #[test]
+    fn invalid_values_say_why() {
+        assert_eq!(Address::parse(""), Err(Invalid::Empty));
+        assert_eq!(Address::parse(" <> "), Err(Invalid::Empty));
+        assert_eq!(Address::parse("jan.example.org"), Err(Invalid::NoAt));
+        assert_eq!(Address::parse("@example.org"), Err(Invalid::Syntax));
+        assert_eq!(Address::parse("a@localhost"), Err(Invalid::BadDomain));
+        assert_eq!(Address::parse("a@-x.example"), Err(Invalid::BadDomain));
+        assert_eq!(Address::parse("a@x..example"), Err(Invalid::BadDomain));
+        assert_eq!(Address::parse("a..b@x.example"), Err(Invalid::Syntax));
+        assert_eq!(Address::parse(".a@x.example"), Err(Invalid::Syntax));
+        assert_eq!(Address::parse("a b@x.example"), Err(Invalid::Syntax));
+        let long_local = format!("{}@x.example", "a".repeat(65));
+        assert_eq!(Address::parse(&long_local), Err(Invalid::TooLong));
+    }
+
+    #[test]
+    fn unusual_but_valid_forms_are_accepted() {
+        assert!(Address::parse("\"jan novak\"@example.org").is_ok());
+        assert!(Address::parse("o'brien@example.ie").is_ok());
+        assert!(Address::parse("a!#$%&*/?^`{|}~@example.org").is_ok());
+        assert!(Address::parse("user@[192.0.2.1]").is_ok());
+    }
+
+    #[test]
+    fn the_fast_path_accepts_nothing_the_crate_rejects() {
+        const CHARS: &[u8] = b"aZ09._-+='@";
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = 1 + next() % 12;
+            let local: String = (0..len)
+                .map(|_| CHARS[(next() % CHARS.len() as u64) as usize] as char)
+                .filter(|&c| c != '@')
+                .collect();
+            if is_common_form(&local, "example.org") {
+                let email = format!("{local}@example.org");
+                assert!(
+                    email_address::EmailAddress::is_valid(&email),
+                    "fast path accepted {email:?}"
+                );
+            }
+        }
+    }
+}
