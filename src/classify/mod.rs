@@ -437,6 +437,37 @@ A message that you sent could not be delivered.\n\n  jan@example.org\n    host m
     }
 
     #[test]
+    fn user_unknown_needs_evidence_that_the_address_was_refused() {
+        // A status that says so.
+        let events = classify(&dsn("failed", "5.1.1", "smtp; 550 User unknown"));
+        assert_eq!(events[0].kind, Some(Kind::Hard));
+        // A reply to RCPT TO, by its form, when the status names nothing.
+        let events = classify(&dsn(
+            "failed",
+            "5.0.0",
+            "smtp; 550 <jan@example.org>: User unknown",
+        ));
+        assert_eq!(events[0].reason, Some(Reason::UserUnknown));
+        // Neither: a status about the mailbox or policy, or nothing at all.
+        for status in ["5.0.0", "5.2.1", "5.7.1"] {
+            let events = classify(&dsn(
+                "failed",
+                status,
+                "smtp; 550 jan@example.org... No such user",
+            ));
+            assert_eq!(events[0].reason, Some(Reason::Filtered), "{status}");
+            assert_eq!(events[0].kind, Some(Kind::Soft), "{status}");
+        }
+        // A directory's own answer stands on its own.
+        let events = classify(&dsn(
+            "failed",
+            "5.0.0",
+            "smtp; 554 delivery error: dd This user doesn't have a yahoo.com account",
+        ));
+        assert_eq!(events[0].kind, Some(Kind::Hard));
+    }
+
+    #[test]
     fn a_one_click_unsubscribe_sent_as_an_auto_reply_is_an_unsubscribe() {
         let text = "From: jan@example.org\nTo: opt-out-42@example.com\nSubject: unsubscribe\n\
 Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the list.\n";

@@ -784,10 +784,42 @@ const AFTER_DATA: &[&str] = &[
 ];
 
 /// Context: the refusal came in reply to MAIL FROM, so it is about the sender, whatever the
-/// words say of "user" or "domain" (see `refused_after_mail_from`).
+/// words say of "user" or "domain" (see `stages_named`).
 const AFTER_MAIL_FROM: &[&str] = &[
     "error from remote mail server after mail from",
     "in reply to mail from command",
+];
+
+/// Context: the refusal answered RCPT TO, so the server spoke of the address itself before it
+/// saw any content. A "user unknown" said then is believed even when the status code names
+/// nothing (see `verdict::judge`).
+const AFTER_RCPT: &[&str] = &[
+    "in reply to rcpt to command",                 // Postfix
+    "error from remote mail server after rcpt to", // Exim
+    "error from remote mailer after rcpt to",      // older Exim
+    "rcpt to response",                            // qmail: "most progress was RCPT TO response"
+    "does not like recipient",                     // qmail
+    "[rcpt_to]",                                   // Yahoo
+    "smtp:rcpt host",                              // "SMTP:RCPT host 192.0.2.8: 553 ..."
+    ">>> rcpt to",                                 // Sendmail transcripts
+];
+
+/// "User unknown" wordings that are the answer of a directory lookup by the recipient's own
+/// system (or a provider's documented code for it), not an SMTP refusal that a content filter
+/// may have dressed up as one: they stand whatever SMTP command they followed.
+const ADDRESS_LOOKUP_FAILED: &[&str] = &[
+    "not listed in domino directory",
+    "not listed in public name & address book",
+    "recipient name is not recognized",   // Exchange 2003
+    "please check if address is correct", // InterScan
+    "no valid recipients",
+    "address couldn't be found", // Gmail
+    "resolver.adr.recip",        // Exchange
+    "recipnotfound",
+    "this user doesn't have a yahoo", // "This user doesn't have a yahoo.com account"
+    "ofr_416",                        // Orange: invalid recipient
+    "lpn007_416",                     // La Poste: invalid recipient
+    "unknown user:",                  // IMail: "Unknown user: <address>"
 ];
 
 /// Reasons that mean something else when the refusal came after DATA: (text reason, verdict).
@@ -883,6 +915,13 @@ static PATTERN_TABLE: &[PatternRow] = &[
         Reason::UserUnknown,
         Strong,
         r"\bnon-?existent\s+(?:user|recipient|address|mailbox)",
+    ),
+    // "550 : User unknown" names no address: a content filter's refusal after DATA (KDDI's,
+    // whose RCPT refusal reads "550 <a@b>: User unknown"), not a missing mailbox.
+    pattern(
+        Reason::Filtered,
+        Strong,
+        r"\b[45][0-9][0-9]:?\s+:\s+user\s+unknown",
     ),
     pattern(
         Reason::Blocked,
@@ -1277,29 +1316,84 @@ fn classify_with(
     }
 }
 
+/// The SMTP commands a report's words say a refusal answered. A report may name several (one
+/// per recipient, or a transcript of a whole session).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stages {
+    pub mail_from: bool,
+    pub rcpt: bool,
+    pub data: bool,
+}
+
+impl Stages {
+    pub fn any(self) -> bool {
+        self.mail_from || self.rcpt || self.data
+    }
+}
+
+/// Which SMTP commands `text` says a refusal answered.
+pub fn stages_named(text: &str) -> Stages {
+    // A small automaton of its own: this is asked of whole reports, where the full phrase
+    // scan would cost several times more.
+    static STAGE_MATCHER: LazyLock<(AhoCorasick, Vec<u8>)> = LazyLock::new(|| {
+        let tables: [(&[&str], u8); 3] = [(AFTER_MAIL_FROM, 0), (AFTER_RCPT, 1), (AFTER_DATA, 2)];
+        let mut phrases = Vec::new();
+        let mut stage = Vec::new();
+        for (table, s) in tables {
+            phrases.extend_from_slice(table);
+            stage.extend(std::iter::repeat_n(s, table.len()));
+        }
+        let matcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(phrases)
+            .expect("SMTP stage phrases");
+        (matcher, stage)
+    });
+    let (matcher, stage) = &*STAGE_MATCHER;
+    let mut found = Stages::default();
+    for m in matcher.find_iter(text) {
+        match stage[m.pattern().as_usize()] {
+            0 => found.mail_from = true,
+            1 => found.rcpt = true,
+            _ => found.data = true,
+        }
+    }
+    found
+}
+
 /// True when `text` says the refusal was the reply to MAIL FROM (the sender was refused).
 pub fn refused_after_mail_from(text: &str) -> bool {
-    static AFTER_MAIL_FROM_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(AFTER_MAIL_FROM)
-            .expect("after MAIL FROM phrases")
-    });
-    AFTER_MAIL_FROM_MATCHER.is_match(text)
+    stages_named(text).mail_from
 }
 
 /// True when `text` says the refusal came only after the message content was sent (a
 /// content filter's verdict rather than the recipient's existence).
 pub fn refused_after_data(text: &str) -> bool {
-    // A small automaton of its own: this is asked of whole reports, where the full phrase
-    // scan would cost several times more.
-    static AFTER_DATA_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    stages_named(text).data
+}
+
+/// True when a "user unknown" in `text` is a directory's answer that stands on its own
+/// (`ADDRESS_LOOKUP_FAILED`), whatever SMTP command it followed.
+pub fn says_lookup_failed(text: &str) -> bool {
+    static LOOKUP_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
         AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .build(AFTER_DATA)
-            .expect("after DATA phrases")
+            .build(ADDRESS_LOOKUP_FAILED)
+            .expect("address lookup phrases")
     });
-    AFTER_DATA_MATCHER.is_match(text)
+    LOOKUP_MATCHER.is_match(text)
+}
+
+/// True when a server's reply leads with the recipient's address in angle brackets and a
+/// colon ("550 <a@b.example>: User unknown"): the form of a reply to RCPT TO (Postfix's
+/// "Recipient address rejected" and its imitators), which names the address it refuses. A
+/// refusal after DATA concerns the whole message and names no recipient.
+pub fn reply_names_recipient(text: &str) -> bool {
+    static RCPT_REPLY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b[45][0-9][0-9][ -](?:#?[45]\.[0-9]{1,3}\.[0-9]{1,3} )?<[^<>@\s]+@[^<>\s]+>:")
+            .expect("RCPT reply pattern")
+    });
+    RCPT_REPLY.is_match(text.as_bytes())
 }
 
 /// The reason a phrase in `text` names, if any (table lookup only, no status fallback).
@@ -1845,6 +1939,68 @@ mod tests {
             "250 2.1.5 Ok",
             Kind::Delivered,
             Reason::Delivered,
+        );
+    }
+
+    #[test]
+    fn stages_are_read_from_the_words_of_each_mta() {
+        let rcpt = [
+            "said: 550 Sorry (in reply to RCPT TO command)",
+            "SMTP error from remote mail server after RCPT TO:<a@b.example>:",
+            "192.0.2.1 does not like recipient.",
+            "most progress was RCPT TO response",
+            "550 5.1.1 <a@b.example>... User Unknown [RCPT_TO]",
+            "SMTP:RCPT host 192.0.2.8: 553 5.3.0 <a@b.example>... No such user here",
+            ">>> RCPT To:<a@b.example>",
+        ];
+        for text in rcpt {
+            let stages = stages_named(text);
+            assert!(stages.rcpt && !stages.data && !stages.mail_from, "{text}");
+        }
+        assert!(stages_named("550 User unknown (in reply to end of DATA command)").data);
+        assert!(stages_named("SMTP error from remote mail server after MAIL FROM:<x@y>").mail_from);
+        assert!(!stages_named("550 5.1.1 User unknown").any());
+    }
+
+    #[test]
+    fn directory_answers_and_rcpt_replies_are_recognised() {
+        assert!(says_lookup_failed(
+            "User some.name (a@b.example) not listed in Domino Directory"
+        ));
+        assert!(says_lookup_failed(
+            "554 delivery error: dd This user doesn't have a yahoo.com account"
+        ));
+        assert!(!says_lookup_failed("550 User unknown"));
+        assert!(reply_names_recipient("550 <a@b.example>: User unknown"));
+        assert!(reply_names_recipient(
+            "said: 550 5.0.0 <a@b.example>: Recipient address rejected."
+        ));
+        assert!(!reply_names_recipient("550 : User unknown"));
+        assert!(!reply_names_recipient("550 a@b.example... No such user"));
+    }
+
+    #[test]
+    fn a_user_unknown_that_names_no_address_is_a_filter() {
+        check(
+            Some(550),
+            Some("5.0.0"),
+            "550 : User unknown",
+            Kind::Soft,
+            Reason::Filtered,
+        );
+        check(
+            None,
+            None,
+            "550: : User unknown",
+            Kind::Soft,
+            Reason::Filtered,
+        );
+        check(
+            None,
+            None,
+            "550 <a@b.example>: User unknown",
+            Kind::Hard,
+            Reason::UserUnknown,
         );
     }
 

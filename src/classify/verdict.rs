@@ -17,6 +17,7 @@ pub struct ReportContext<'a> {
     /// The report's words with line breaks folded: reports wrap sentences anywhere, and
     /// phrases must match across the breaks.
     folded: OnceCell<String>,
+    stages: OnceCell<reply::Stages>,
 }
 
 impl<'a> ReportContext<'a> {
@@ -24,6 +25,7 @@ impl<'a> ReportContext<'a> {
         ReportContext {
             report,
             folded: OnceCell::new(),
+            stages: OnceCell::new(),
         }
     }
 
@@ -37,14 +39,11 @@ impl<'a> ReportContext<'a> {
         reply::find_status(self.report)
     }
 
-    /// The report says the refusal came after DATA.
-    fn after_data(&self) -> bool {
-        reply::refused_after_data(self.folded())
-    }
-
-    /// The report says the refusal was the reply to MAIL FROM.
-    fn after_mail_from(&self) -> bool {
-        reply::refused_after_mail_from(self.folded())
+    /// The SMTP commands the report says refusals answered.
+    fn stages(&self) -> reply::Stages {
+        *self
+            .stages
+            .get_or_init(|| reply::stages_named(self.folded()))
     }
 }
 
@@ -67,17 +66,14 @@ pub fn judge(event: &mut Event, context: &ReportContext) {
         &diagnostic,
         || context.folded(),
     );
-    let after_mail_from = || {
-        if diagnostic_decides {
-            reply::refused_after_mail_from(&diagnostic)
-        } else {
-            context.after_mail_from()
-        }
-    };
+    // The recipient's own words say which command was refused; failing that, the report's.
+    let stages = Some(reply::stages_named(&diagnostic))
+        .filter(|s| s.any())
+        .unwrap_or_else(|| context.stages());
     if matches!(
         verdict.reason,
         Reason::UserUnknown | Reason::HostUnknown | Reason::Filtered
-    ) && after_mail_from()
+    ) && stages.mail_from
     {
         // The server refused the envelope sender; the recipient was never even asked about.
         verdict = reply::Verdict {
@@ -85,12 +81,21 @@ pub fn judge(event: &mut Event, context: &ReportContext) {
             reason: Reason::Rejected,
         };
     }
-    if verdict.reason == Reason::UserUnknown && context.after_data() {
-        // Accepted at RCPT, refused after DATA: a content filter spoke, not a missing mailbox.
-        verdict = reply::Verdict {
-            kind: Kind::Soft,
-            reason: Reason::Filtered,
+    if verdict.reason == Reason::UserUnknown {
+        let words = if diagnostic_decides {
+            diagnostic.as_str()
+        } else {
+            context.folded()
         };
+        if !address_refused(event.status.as_deref(), stages, words) {
+            // "User unknown" is also what content filters and recipients' own block lists
+            // answer after DATA, to give nothing away; without a sign that the address itself
+            // was refused, it is a filter's refusal: soft, never a reason to drop the address.
+            verdict = reply::Verdict {
+                kind: Kind::Soft,
+                reason: Reason::Filtered,
+            };
+        }
     }
     event.reason = Some(verdict.reason);
     if event.status.is_none() {
@@ -125,6 +130,22 @@ pub fn judge(event: &mut Event, context: &ReportContext) {
         }
         _ => verdict.kind,
     });
+}
+
+/// Is there evidence that a "user unknown" refusal concerned the address itself? A status code
+/// that says so (X.1.1 and kin), a refusal in reply to RCPT TO (said by the report, or implied
+/// by a reply that names the address when the status says nothing else), or a directory's own
+/// answer (`reply::says_lookup_failed`). A refusal after DATA is never about the address.
+fn address_refused(status: Option<&str>, stages: reply::Stages, words: &str) -> bool {
+    if stages.data {
+        return false;
+    }
+    let status_reason = status.and_then(reply::reason_from_status);
+    let status_says_nothing = status_reason.is_none_or(|r| r == Reason::Undefined);
+    status_reason == Some(Reason::UserUnknown)
+        || stages.rcpt
+        || (status_says_nothing && reply::reply_names_recipient(words))
+        || reply::says_lookup_failed(words)
 }
 
 /// What a report means when its words name no reason, by the software that wrote it:

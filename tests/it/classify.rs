@@ -467,6 +467,40 @@ fn gmail_style_permanent_failure_names_the_failed_recipient() {
 }
 
 #[test]
+fn unknown_user_refused_at_rcpt_is_hard_whatever_the_status() {
+    // Status 5.0.0 names nothing; "(in reply to RCPT TO command)" says the address was refused.
+    let records = classify_fixture("postfix_unknown_user_at_rcpt.eml", &[]);
+    check(
+        "Postfix DSN, 5.0.0, no such user in reply to RCPT TO",
+        single(&records),
+        &[
+            ("recipient", is("tomek@example.org")),
+            ("kind", is("hard")),
+            ("reason", is("user_unknown")),
+            ("status", is("5.0.0")),
+            ("smtp_code", is(550)),
+        ],
+    );
+}
+
+#[test]
+fn unknown_user_without_sign_of_the_smtp_stage_is_filtered_not_hard() {
+    // No status, no SMTP command named: filters also answer "No such user" after DATA.
+    let records = classify_fixture("gateway_unknown_user_no_stage.eml", &[]);
+    check(
+        "filtering gateway DSN, 550 no such user, no status",
+        single(&records),
+        &[
+            ("recipient", is("zofia@example.org")),
+            ("kind", is("soft")),
+            ("reason", is("filtered")),
+            ("status", is("5.0.910")),
+            ("smtp_code", is(550)),
+        ],
+    );
+}
+
+#[test]
 fn mailbox_full_text_bounce_is_soft_mailbox_full() {
     let records = classify_fixture("text_mailbox_full.eml", &[]);
     check(
