@@ -198,6 +198,9 @@ const HOST_UNKNOWN: &[&str] = &[
     "unknown domain",
     "mail domain mentioned in email address is unknown",
     "the account or domain may not exist",
+    // GoDaddy: "The account or domain may not exist, they may be blacklisted, or missing the
+    // proper dns entries." The guess at a block list is not a block list's answer.
+    "the account or domain may not exist, they may be blacklisted",
 ];
 
 /// A DNS failure wording that, without better evidence, means the domain cannot be resolved.
@@ -225,6 +228,8 @@ const NOT_ACCEPT: &[&str] = &[
     "mail receiving disabled",
     "no mx record found for domain",
     "domain does not accept email",
+    // qmail: the domain exists, but has neither an MX nor an address to deliver to.
+    "couldn't find a mail exchanger or ip address",
 ];
 
 /// The recipient's mailbox is over its quota.
@@ -440,6 +445,8 @@ const FILTERED: &[&str] = &[
     "account is protected by",
     "email preferences of the person",
     "is not accepting any mail",
+    // au (EZweb): what its recipients' domain filters answer.
+    "each of the following recipients was rejected by a remote mail server",
 ];
 
 /// The recipient (server or network) does not allow the sender to relay.
@@ -497,6 +504,7 @@ const REJECTED: &[&str] = &[
     "access denied (sender blacklisted)",
     "emetteur invalide",
     "email address is not verified",
+    "please provide a valid from", // "From: Domain is invalid. Please provide a valid From:"
 ];
 
 /// Generic refusals that, without a better phrase, most often concern the sender.
@@ -602,6 +610,9 @@ const VIRUS_DETECTED: &[&str] = &[
     "infected",
     "potentially executable attachment",
     "executable files are not allowed",
+    // Mimecast: "554 Email rejected due to security policies - MCSpamSignature...", its code
+    // for a message that matched a virus signature (or scored above the spam ceiling).
+    "email rejected due to security policies",
 ];
 
 /// The message broke a local policy (content, attachments, list membership).
@@ -695,6 +706,8 @@ const REQUIRE_PTR: &[&str] = &[
     "unresolvable relay host name",
     "generic dns ptr",
     "invalid rdns",
+    "unverifyable sending ip", // "service permits 2 unverifyable sending IPs"
+    "unverifiable sending ip",
 ];
 
 /// The sender is sending too fast (messages or recipients per time unit).
@@ -816,10 +829,10 @@ const ADDRESS_LOOKUP_FAILED: &[&str] = &[
     "address couldn't be found", // Gmail
     "resolver.adr.recip",        // Exchange
     "recipnotfound",
-    "this user doesn't have a yahoo", // "This user doesn't have a yahoo.com account"
-    "ofr_416",                        // Orange: invalid recipient
-    "lpn007_416",                     // La Poste: invalid recipient
-    "unknown user:",                  // IMail: "Unknown user: <address>"
+    "dd this user doesn't have a", // Yahoo: "dd This user doesn't have a yahoo.com account"
+    "ofr_416",                     // Orange: invalid recipient
+    "lpn007_416",                  // La Poste: invalid recipient
+    "unknown user:",               // IMail: "Unknown user: <address>"
 ];
 
 /// Reasons that mean something else when the refusal came after DATA: (text reason, verdict).
@@ -1842,6 +1855,61 @@ mod tests {
                 "550 5.1.6 recipient no longer on server",
                 Hard,
                 HasMoved,
+            ),
+        ];
+        for &(code, status, text, kind, reason) in cases {
+            check(code, status, text, kind, reason);
+        }
+    }
+
+    /// Wordings of particular MTAs and providers, each with the reason it stands for even next
+    /// to a shorter phrase that would say something else.
+    #[test]
+    fn provider_wordings() {
+        use Kind::{Block, Hard, Soft};
+        use Reason::*;
+        let cases: &[Case] = &[
+            (
+                None,
+                None,
+                "The mail server could not deliver mail to a@b.example. The account or domain may not exist, they may be blacklisted, or missing the proper dns entries.",
+                Hard,
+                HostUnknown,
+            ),
+            (
+                None,
+                Some("5.4.4"),
+                "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)",
+                Hard,
+                NotAccept,
+            ),
+            (
+                Some(450),
+                None,
+                "450 service permits 2 unverifyable sending IPs - b.example is not 192.0.2.1",
+                Block,
+                RequirePtr,
+            ),
+            (
+                Some(550),
+                Some("5.2.0"),
+                "550 5.2.0 <a@b.example> From: Domain is invalid. Please provide a valid From:",
+                Block,
+                Rejected,
+            ),
+            (
+                None,
+                None,
+                "Each of the following recipients was rejected by a remote mail server.",
+                Soft,
+                Filtered,
+            ),
+            (
+                Some(554),
+                None,
+                "554 Email rejected due to security policies - MCSpamSignature.sa.2.2",
+                Block,
+                VirusDetected,
             ),
         ];
         for &(code, status, text, kind, reason) in cases {
