@@ -397,9 +397,24 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
         words.push(lines[j]);
         j += 1;
     }
+    if words.is_empty()
+        && lines.get(i + 1).is_none_or(|l| l.is_empty())
+        && let Some(before) = i.checked_sub(1).map(|k| lines[k])
+        && is_reason_above(before)
+    {
+        // Lotus Notes writes the reason first, then the address it concerns.
+        words.push(before);
+    }
     let text = words.join(" ");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!text.is_empty()).then_some(text)
+}
+
+/// Can the line just above a bare address (with nothing below it) be its reason? Not a blank
+/// line, a rule, a heading that introduces a list ("... the following addresses:"), or a line
+/// about another address.
+fn is_reason_above(line: &str) -> bool {
+    !line.is_empty() && !line.starts_with("--") && !line.ends_with(':') && !line.contains('@')
 }
 
 #[cfg(test)]
@@ -436,6 +451,25 @@ mod tests {
         let found = recipients(report, &own, &none);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].recipient, "you@rcpt.example");
+    }
+
+    #[test]
+    fn a_reason_written_above_a_bare_address_is_its_diagnostic() {
+        let report = "------- Failure Reasons  --------\nUser not listed in public Name & Address Book\na@b.example\n\n";
+        let found = recipients(report, &none, &none);
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("User not listed in public Name & Address Book")
+        );
+        // ... but never a heading, nor the words of another address.
+        let found = recipients(
+            "The following addresses failed:\na@b.example\n",
+            &none,
+            &none,
+        );
+        assert_eq!(found[0].diagnostic, None);
+        let found = recipients("a@b.example: mailbox full\nc@d.example\n", &none, &none);
+        assert_eq!(found[1].diagnostic, None);
     }
 
     #[test]
