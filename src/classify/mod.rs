@@ -484,6 +484,27 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
     }
 
     #[test]
+    fn a_network_error_read_from_a_delay_status_alone_is_expiring() {
+        let events = classify(&dsn("delayed", "4.4.0", ""));
+        assert_eq!(events[0].reason, Some(Reason::Expired));
+        let events = classify(&dsn(
+            "delayed",
+            "4.4.1",
+            "X-Postfix; connect to mx.example.org[192.0.2.2]:25: No route to host",
+        ));
+        assert_eq!(events[0].reason, Some(Reason::NetworkError));
+        assert_eq!(events[0].kind, Some(Kind::Delay));
+    }
+
+    #[test]
+    fn a_failure_with_no_words_at_all_is_undefined_not_on_hold() {
+        let events = classify(&dsn("failed", "5.0.0", ""));
+        assert_eq!(events[0].reason, Some(Reason::Undefined));
+        let events = classify(&dsn("failed", "5.0.0", "smtp; 550 nope"));
+        assert_eq!(events[0].reason, Some(Reason::OnHold));
+    }
+
+    #[test]
     fn x_unix_exit_status_is_a_mailer_error() {
         let events = classify(&dsn("failed", "5.0.0", "X-Unix; 77"));
         assert_eq!(events[0].reason, Some(Reason::MailerError));

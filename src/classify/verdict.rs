@@ -66,6 +66,11 @@ pub fn judge(event: &mut Event, context: &ReportContext) {
         &diagnostic,
         || context.folded(),
     );
+    if verdict.reason == Reason::OnHold && !diagnostic_decides && diagnostic.trim().is_empty() {
+        // The report has no words for this recipient and the rest of it names no reason:
+        // nothing was said that could be held for a closer look.
+        verdict.reason = Reason::Undefined;
+    }
     // The recipient's own words say which command was refused; failing that, the report's.
     let stages = Some(reply::stages_named(&diagnostic))
         .filter(|s| s.any())
@@ -110,10 +115,10 @@ pub fn judge(event: &mut Event, context: &ReportContext) {
         }
         Some("delayed") => {
             // A delay report that names no cause is about the queue: it is expiring.
-            if matches!(
-                event.reason,
-                Some(Reason::OnHold | Reason::Undefined | Reason::NetworkError)
-            ) {
+            // (A network error read from the status alone is no more than that.)
+            if matches!(event.reason, Some(Reason::OnHold | Reason::Undefined))
+                || (event.reason == Some(Reason::NetworkError) && !diagnostic_decides)
+            {
                 event.reason = Some(Reason::Expired);
             }
             Kind::Delay
