@@ -405,6 +405,7 @@ const SYSTEM_ERROR: &[&str] = &[
     "aliasing/forwarding loop broken",
     "it would create a mail loop",
     "loops back to myself",
+    "duplicated message-id", // fml's loop guard: the list has seen this message before
     "loop was found in the mail exchanger",
     "can't create user output file",
     "timeout waiting for input",
@@ -501,6 +502,7 @@ const REJECTED: &[&str] = &[
     "administrative prohibition",
     "this server does not accept mail from",
     "you are not allowed to post to this mailing list",
+    "you are not a member of this mailing list", // fml
     "access denied (sender blacklisted)",
     "emetteur invalide",
     "email address is not verified",
@@ -1910,6 +1912,20 @@ mod tests {
                 "554 Email rejected due to security policies - MCSpamSignature.sa.2.2",
                 Block,
                 VirusDetected,
+            ),
+            (
+                None,
+                None,
+                "You are not a member of this mailing list <team@lists.example.org>.",
+                Block,
+                Rejected,
+            ),
+            (
+                None,
+                None,
+                "Duplicated Message-ID in <team@lists.example.org>.",
+                Soft,
+                SystemError,
             ),
         ];
         for &(code, status, text, kind, reason) in cases {

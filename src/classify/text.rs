@@ -18,6 +18,7 @@ use crate::classify::mime::Message;
 /// Matched case-insensitively against the start of the trimmed line.
 const RETURNED_MARKERS: &[&str] = &[
     "------ this is a copy of the message",
+    "original mail as follows:", // fml
     "--- below this line is a copy of the message",
     "------- returned message",
     "----- original message",
@@ -71,6 +72,9 @@ const MTA_SIGNATURES: &[(&str, &str)] = &[
     ("gmail", "delivery to the following recipient failed"),
     ("gmail", "google tried to deliver your message"),
     ("googlegroups", "google groups"),
+    // fml, the mailing-list manager: its notices to a poster the list refused.
+    ("fml", "you are not a member of this mailing list"),
+    ("fml", "duplicated message-id in <"),
     ("exchange", "did not reach the following recipient"),
     (
         "exchange",
@@ -141,6 +145,12 @@ const ANCHORS: &[(Strength, &str)] = &[
     (
         Strength::Weak,
         r"(?i)(?:recipient|recipients|address|addressee|user|mailbox|rcpt|destinat[a-z]*)(?:\s+address)?\s*:\s*<?(?P<a>ADDR)>?(?P<d>.*)$",
+    ),
+    // A mailing-list manager (fml) names the list that refused the message; the whole line
+    // is the reason.
+    (
+        Strength::Weak,
+        r"(?i)^(?P<d>.*\b(?:this mailing list|duplicated message-id in)\s+<(?P<a>ADDR)>.*)$",
     ),
     // "... delivering your mail to <a>", "could not be delivered to: a", "message to a was".
     (

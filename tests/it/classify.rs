@@ -501,6 +501,22 @@ fn unknown_user_without_sign_of_the_smtp_stage_is_filtered_not_hard() {
 }
 
 #[test]
+fn mailing_list_refusing_a_non_member_names_the_list_and_is_a_block() {
+    // fml's notice: the list (not its command address) refused the poster.
+    let records = classify_fixture("fml_not_a_member.eml", &[]);
+    check(
+        "fml 'You are not a member of this mailing list'",
+        single(&records),
+        &[
+            ("recipient", is("team@lists.example.org")),
+            ("kind", is("block")),
+            ("reason", is("rejected")),
+            ("format", is("fml")),
+        ],
+    );
+}
+
+#[test]
 fn mailbox_full_text_bounce_is_soft_mailbox_full() {
     let records = classify_fixture("text_mailbox_full.eml", &[]);
     check(
