@@ -349,6 +349,7 @@ const EXPIRED_WEAK: &[&str] = &[
     "i'm not going to try again",
     "connection timed out",
     "will be retried for",
+    "host not reachable", // Zoho, when it gives up
 ];
 
 /// Network, DNS and routing-loop failures.
@@ -1184,11 +1185,12 @@ static STATUS_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[245]\.[0-7]\.[0-9]{1,3}").expect("status regex"));
 
 /// A reply code at the start of a line (after indentation), after ":" or ";" (as in "said:
-/// 550" or "smtp; 550"), after "<<<" (transcripts), or anywhere when an enhanced status code
-/// follows it ("... 421 4.2.1 ...").
+/// 550" or "smtp; 550"), after "<<<" (transcripts), after the word "code" (Zoho's "ERROR_CODE
+/// :550", "ResponseCode 421"), or anywhere when an enhanced status code follows it ("... 421
+/// 4.2.1 ...").
 static REPLY_CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?m)(?:(?:^[ \t>]*|[;:][ \t]*|<<<[ \t]*)[245][0-5][0-9](?:[ \t\-]|\r?$)|\b[245][0-5][0-9][ \-]#?[245]\.[0-7]\.[0-9])",
+        r"(?m)(?:(?:^[ \t>]*|[;:][ \t]*|<<<[ \t]*|(?i:code)[ \t]*:?[ \t]*)[245][0-5][0-9](?:[ \t\-,]|\r?$)|\b[245][0-5][0-9][ \-]#?[245]\.[0-7]\.[0-9])",
     )
     .expect("reply code regex")
 });
@@ -2147,6 +2149,14 @@ mod tests {
             Some(421)
         );
         assert_eq!(find_smtp_code("<<< 554 5.7.1 rejected"), Some(554));
+        assert_eq!(
+            find_smtp_code("a@b.example Error, ERROR_CODE :421, ERROR_CODE :, Host not reachable."),
+            Some(421)
+        );
+        assert_eq!(
+            find_smtp_code("[Status: Error, Address: <a@b.example>, ResponseCode 421, , x]"),
+            Some(421)
+        );
         assert_eq!(find_smtp_code("port 25 on 192.0.2.1, 1 recipient"), None);
     }
 

@@ -131,6 +131,11 @@ const ANCHORS: &[(Strength, &str)] = &[
         Strength::Strong,
         r#"(?i)^(?:>>>\s*|[*-]\s+)?["'<]?(?P<a>ADDR)["'>]?\s*(?:\.\.\.|:|\s+on\s|\s+-+\s|\s*\(|\s*\[|\s*,|\s+<<<|\s+>>>|\s+<)\s*(?P<d>.*)$"#,
     ),
+    // Zoho: "a Invalid Address, ERROR_CODE :550, ERROR_CODE :<the server's words>".
+    (
+        Strength::Strong,
+        r"(?i)^<?(?P<a>ADDR)>?\s+(?P<d>[^@]*\berror_code\b.*)$",
+    ),
     // Sendmail transcripts: "550 <a>... User unknown", "554 5.0.0 <a>... Service unavailable".
     (
         Strength::Strong,
@@ -480,6 +485,20 @@ mod tests {
         assert_eq!(found[0].diagnostic, None);
         let found = recipients("a@b.example: mailbox full\nc@d.example\n", &none, &none);
         assert_eq!(found[1].diagnostic, None);
+    }
+
+    #[test]
+    fn zoho_style_address_then_error_code() {
+        let found = recipients(
+            "a@b.example Invalid Address, ERROR_CODE :550, ERROR_CODE :mailbox unavailable\n",
+            &none,
+            &none,
+        );
+        assert_eq!(found[0].recipient, "a@b.example");
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("Invalid Address, ERROR_CODE :550, ERROR_CODE :mailbox unavailable")
+        );
     }
 
     #[test]
