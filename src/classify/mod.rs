@@ -505,6 +505,17 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
     }
 
     #[test]
+    fn a_vague_status_gives_way_to_the_cause_quoted_after_it() {
+        let events = classify(&dsn(
+            "failed",
+            "4.4.7",
+            "smtp; 554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>",
+        ));
+        assert_eq!(events[0].status.as_deref(), Some("4.4.2"));
+        assert_eq!(events[0].reason, Some(Reason::Expired));
+    }
+
+    #[test]
     fn x_unix_exit_status_is_a_mailer_error() {
         let events = classify(&dsn("failed", "5.0.0", "X-Unix; 77"));
         assert_eq!(events[0].reason, Some(Reason::MailerError));

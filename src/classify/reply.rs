@@ -1599,6 +1599,18 @@ fn rank(reason: Reason) -> usize {
 
 /// The first plausible status code in `text`, as a slice of it.
 fn find_status_str(text: &str) -> Option<&str> {
+    find_status_where(text, |_| true)
+}
+
+/// The first plausible failure status code in `text` other than `other`: the cause a vague
+/// code quotes after itself ("4.4.7 Message expired ... <421 4.4.2 Connection timed out>").
+pub fn find_status_other_than(text: &str, other: &str) -> Option<String> {
+    find_status_where(text, |s| s != other && !s.starts_with('2')).map(str::to_owned)
+}
+
+/// The first plausible status code in `text` that `accept` takes (a failure code before a
+/// success code).
+fn find_status_where(text: &str, accept: impl Fn(&str) -> bool) -> Option<&str> {
     let bytes = text.as_bytes();
     let mut success = None;
     for m in STATUS_RE.find_iter(bytes) {
@@ -1612,6 +1624,9 @@ fn find_status_str(text: &str) -> Option<&str> {
             continue;
         }
         let found = &text[m.start()..m.end()];
+        if !accept(found) {
+            continue;
+        }
         if !found.starts_with('2') {
             return Some(found);
         }
@@ -2128,6 +2143,14 @@ mod tests {
         );
         assert_eq!(find_status("552 5.2.2."), Some("5.2.2".to_string()));
         assert_eq!(find_status("no code"), None);
+        assert_eq!(
+            find_status_other_than(
+                "554 4.4.7 Message expired: unable to deliver.<421 4.4.2 Connection timed out>",
+                "4.4.7"
+            )
+            .as_deref(),
+            Some("4.4.2")
+        );
     }
 
     #[test]

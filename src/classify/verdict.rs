@@ -54,7 +54,13 @@ pub fn judge(event: &mut Event, context: &ReportContext) {
     if event.smtp_code.is_none() {
         event.smtp_code = reply::find_smtp_code(&diagnostic);
     }
-    let quoted = reply::find_status(&diagnostic);
+    let mut quoted = reply::find_status(&diagnostic);
+    if let Some(reported) = event.status.as_deref().filter(|r| status::is_vague(r))
+        && quoted.as_deref() == Some(reported)
+    {
+        // The reply repeats the vague code; the cause's own code may follow it.
+        quoted = reply::find_status_other_than(&diagnostic, reported).or(quoted);
+    }
     event.status = if event.status.is_none() && quoted.is_none() {
         context.status()
     } else {
