@@ -187,6 +187,21 @@ static ANCHOR_REGEXES: LazyLock<Vec<(Strength, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Sendmail's statements about a host rather than a recipient ("550 example.org (smtp)... 550
+/// Host unknown", "... while talking to mx.example.org:"): they end the words of the recipient
+/// (or the reply) above them, which they do not concern.
+static SENDMAIL_HOST_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:[245]\d\d [^\s@<>]+ \([a-z0-9-]+\)\.\.\. |(?:\.\.\. )?while talking to )")
+        .expect("Sendmail host line")
+});
+
+/// Does `line` start something other than the words above it (another recipient, another
+/// host)?
+fn starts_another_statement(line: &str) -> bool {
+    SENDMAIL_HOST_LINE.is_match(line)
+        || match_anchor(line).is_some_and(|(strength, _, _)| strength == Strength::Strong)
+}
+
 /// The first line of the report that is a server's reply ("550 5.1.1 <a@b>: User unknown"),
 /// with the lines that continue it: the best diagnostic when the recipient's own lines carry
 /// no reply code (Gmail, Exchange and others quote the reply in a paragraph of its own).
@@ -203,7 +218,7 @@ pub fn server_reply(report: &str) -> Option<String> {
     reply.extend(
         lines[start + 1..]
             .iter()
-            .take_while(|l| !l.is_empty())
+            .take_while(|l| !l.is_empty() && !starts_another_statement(l))
             .take(5)
             .copied(),
     );
@@ -406,7 +421,7 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
     }
     while j < lines.len() && !lines[j].is_empty() && !lines[j].starts_with("--") && words.len() < 8
     {
-        if match_anchor(lines[j]).is_some_and(|(strength, _, _)| strength == Strength::Strong) {
+        if starts_another_statement(lines[j]) {
             break;
         }
         words.push(lines[j]);
@@ -499,6 +514,17 @@ mod tests {
             found[0].diagnostic.as_deref(),
             Some("Invalid Address, ERROR_CODE :550, ERROR_CODE :mailbox unavailable")
         );
+    }
+
+    #[test]
+    fn a_sendmail_line_about_another_host_ends_a_recipients_words() {
+        let report = "554 <a@b.example>... Remote protocol error: Connection reset by peer\n550 c.example (smtp)... 550 Host unknown\n554 <d@c.example>... 550 Host unknown\n";
+        let found = recipients(report, &none, &none);
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("Remote protocol error: Connection reset by peer")
+        );
+        assert_eq!(found[1].recipient, "d@c.example");
     }
 
     #[test]
