@@ -27,7 +27,7 @@ use crate::record::{Event, Kind, Reason};
 use detect::{looks_like_bounce, says_delivery_failed};
 use links::Verp;
 use mime::Message;
-use verdict::{ReportContext, format_default, judge, judge_unknown};
+use verdict::{ReportContext, format_default, judge, judge_unknown, judge_with_note};
 
 /// Who "we" are, and how we send: what the classifier needs to know about the sender.
 #[derive(Debug, Default, Clone)]
@@ -208,7 +208,7 @@ impl Classifier {
                     .find(|t| address::same(&t.recipient, &report.recipient))
                     .and_then(|t| t.diagnostic.clone());
             }
-            judge(&mut event, &context);
+            judge_with_note(&mut event, &context, report.status_note.as_deref());
             if report.diagnostic_type.as_deref() == Some("x-unix")
                 && matches!(
                     event.reason,
@@ -513,6 +513,21 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
         ));
         assert_eq!(events[0].status.as_deref(), Some("4.4.2"));
         assert_eq!(events[0].reason, Some(Reason::Expired));
+    }
+
+    #[test]
+    fn the_reporting_mtas_note_beside_the_status_is_read_with_the_diagnostic() {
+        let events = classify(&dsn(
+            "failed",
+            "5.2.1 (mailbox disabled, not accepting messages)",
+            "smtp; 550 5.2.1 <jan@example.org>... User Unknown",
+        ));
+        assert_eq!(events[0].reason, Some(Reason::Suspended));
+        assert_eq!(events[0].status.as_deref(), Some("5.2.1"));
+        assert_eq!(
+            events[0].diagnostic.as_deref(),
+            Some("550 5.2.1 <jan@example.org>... User Unknown")
+        );
     }
 
     #[test]

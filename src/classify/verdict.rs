@@ -50,7 +50,17 @@ impl<'a> ReportContext<'a> {
 /// Decides kind, reason, status and SMTP code of a failure event from its diagnostic, with
 /// the rest of the report as context when the diagnostic alone names no reason.
 pub fn judge(event: &mut Event, context: &ReportContext) {
-    let diagnostic = event.diagnostic.clone().unwrap_or_default();
+    judge_with_note(event, context, None);
+}
+
+/// `judge`, with `note`: the reporting MTA's own words beside the recipient's Status field
+/// ("mailbox disabled, not accepting messages"). They are read with the diagnostic, but they
+/// are not the server's words, so the event's diagnostic stays as it was.
+pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<&str>) {
+    let mut diagnostic = event.diagnostic.clone().unwrap_or_default();
+    if let Some(note) = note {
+        diagnostic = format!("{diagnostic} ({note})").trim_start().to_string();
+    }
     if event.smtp_code.is_none() {
         event.smtp_code = reply::find_smtp_code(&diagnostic);
     }
