@@ -531,6 +531,19 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
     }
 
     #[test]
+    fn a_report_saying_the_account_is_disabled_explains_a_user_unknown_reply() {
+        let text = dsn("failed", "5.0.0", "smtp; 550 user unknown")
+            .replace("Delivery failed.", "The user(s) account is disabled.");
+        let events = classify(&text);
+        assert_eq!(events[0].reason, Some(Reason::Suspended));
+        assert_eq!(events[0].kind, Some(Kind::Soft));
+        // ... but not a status that says the address does not exist.
+        let text = dsn("failed", "5.1.1", "smtp; 550 user unknown")
+            .replace("Delivery failed.", "The user(s) account is disabled.");
+        assert_eq!(classify(&text)[0].reason, Some(Reason::UserUnknown));
+    }
+
+    #[test]
     fn x_unix_exit_status_is_a_mailer_error() {
         let events = classify(&dsn("failed", "5.0.0", "X-Unix; 77"));
         assert_eq!(events[0].reason, Some(Reason::MailerError));

@@ -290,6 +290,7 @@ const EXCEED_LIMIT: &[&str] = &[
 const SUSPENDED: &[&str] = &[
     "account has been disabled",
     "account is disabled",
+    "account is temporarily limited", // au: "The user(s) account is temporarily limited."
     "account disabled",
     "account has been suspended",
     "account is suspended",

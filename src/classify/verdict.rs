@@ -108,7 +108,19 @@ pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<
         } else {
             context.folded()
         };
-        if !address_refused(event.status.as_deref(), stages, words) {
+        let status_says_user_unknown = event.status.as_deref().and_then(reply::reason_from_status)
+            == Some(Reason::UserUnknown);
+        if !status_says_user_unknown
+            && diagnostic_decides
+            && reply::reason_from_text(context.folded()) == Some(Reason::Suspended)
+        {
+            // Some servers answer "user unknown" for a disabled account (au does), and the
+            // report's own words say which it is.
+            verdict = reply::Verdict {
+                kind: Kind::Soft,
+                reason: Reason::Suspended,
+            };
+        } else if !address_refused(event.status.as_deref(), stages, words) {
             // "User unknown" is also what content filters and recipients' own block lists
             // answer after DATA, to give nothing away; without a sign that the address itself
             // was refused, it is a filter's refusal: soft, never a reason to drop the address.
