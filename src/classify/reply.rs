@@ -87,11 +87,8 @@ const fn pattern(reason: Reason, weight: Weight, pattern: &'static str) -> Patte
 /// The local part does not exist.
 const USER_UNKNOWN: &[&str] = &[
     "user unknown",
-    "not listed in domino directory",
     "please check if address is correct",
     "check the recipient address",
-    "not listed in public name & address book",
-    "no valid recipients",
     "recipient not found",
     "unknown user",
     "no such user",
@@ -138,16 +135,13 @@ const USER_UNKNOWN: &[&str] = &[
     "destination addresses were unknown",
     "there is no one at this address",
     "this user doesn't have a",
-    "recipnotfound",
     "recipientnotfound",
-    "resolver.adr.recip",
     "recipient address rejected: access denied",
     "recipient address rejected: invalid user",
     "recipient address rejected: unknown user",
     "recipient address rejected: user unknown",
     "recipient address rejected: invalid-recipient",
     "inactive email address",
-    "address couldn't be found",
     "not a local address",
     "badrcptto",
     "not in my validrcptto list",
@@ -188,6 +182,8 @@ const HOST_UNKNOWN: &[&str] = &[
     "host or domain name not found",
     "no such domain",
     "domain does not exist",
+    "domain doesn't exist",
+    "domain doesnt exist", // au (KDDI): "As the remote domain doesnt exist"
     "domain must exist",
     "domain is not reachable",
     "host not found",
@@ -376,6 +372,8 @@ const NETWORK_ERROR: &[&str] = &[
     "unrouteable mail domain",
     "dns records for the destination computer could not be found",
     "could not connect and send the mail to",
+    "dns lookup failed",          // Courier
+    "exceeded maximum hop count", // Lotus Notes
 ];
 
 /// Symptoms of a network problem that other, better evidence may explain.
@@ -411,6 +409,8 @@ const SYSTEM_ERROR: &[&str] = &[
     "loop was found in the mail exchanger",
     "can't create user output file",
     "timeout waiting for input",
+    "this domain's dns violates rfc 1035", // Courier
+    "several matches found in domino directory",
 ];
 
 const SYSTEM_ERROR_WEAK: &[&str] = &["service currently unavailable", "service unavailable"];
@@ -448,6 +448,8 @@ const FILTERED: &[&str] = &[
     "account is protected by",
     "email preferences of the person",
     "is not accepting any mail",
+    "cannot route mail to user", // Domino
+    "(000c0595)",                // Exchange 2003: "... (000C0595) Ambiguous Recipient"
     // au (EZweb): what its recipients' domain filters answer.
     "each of the following recipients was rejected by a remote mail server",
 ];
@@ -470,6 +472,7 @@ const NO_RELAYING: &[&str] = &[
     "we don't handle mail for",
     "that domain isn't in my list of allowed rcpthost",
     "as a relay",
+    "due to the following smtp relay error", // au (KDDI)
 ];
 
 /// The envelope sender (MAIL FROM) was refused.
@@ -605,6 +608,7 @@ const SPAM_DETECTED: &[&str] = &[
     "spam complaints",
     "failed several antispam checks",
     "uribl",
+    "blacklisted url in message", // IMail; longer than the block list's "blacklisted"
 ];
 
 /// The content carried a virus or a dangerous attachment.
@@ -798,6 +802,7 @@ const AFTER_DATA: &[&str] = &[
     "in reply to end of data command",
     "in reply to data command",
     "after end of data",
+    "error from remote server for text command", // 1&1
 ];
 
 /// Context: the refusal came in reply to MAIL FROM, so it is about the sender, whatever the
@@ -823,12 +828,16 @@ const AFTER_RCPT: &[&str] = &[
 
 /// "User unknown" wordings that are the answer of a directory lookup by the recipient's own
 /// system (or a provider's documented code for it), not an SMTP refusal that a content filter
-/// may have dressed up as one: they stand whatever SMTP command they followed.
+/// may have dressed up as one: they stand whatever SMTP command they followed. They also name
+/// `user_unknown` (they are a phrase table of their own).
 const ADDRESS_LOOKUP_FAILED: &[&str] = &[
     "not listed in domino directory",
-    "not listed in public name & address book",
-    "recipient name is not recognized",   // Exchange 2003
-    "please check if address is correct", // InterScan
+    "no se encuentra en el directorio de domino",
+    "non répertorié dans l'annuaire domino",
+    "not listed in public name & address book", // Lotus Notes
+    "recipient name is not recognized",         // Exchange 2003
+    "(000c05a6)",                               // Exchange 2003: "... (000C05A6) Unknown Recipient"
+    "please check if address is correct",       // InterScan
     "no valid recipients",
     "address couldn't be found", // Gmail
     "resolver.adr.recip",        // Exchange
@@ -837,6 +846,7 @@ const ADDRESS_LOOKUP_FAILED: &[&str] = &[
     "ofr_416",                     // Orange: invalid recipient
     "lpn007_416",                  // La Poste: invalid recipient
     "unknown user:",               // IMail: "Unknown user: <address>"
+    "invalid final delivery userid", // IMail
 ];
 
 /// Reasons that mean something else when the refusal came after DATA: (text reason, verdict).
@@ -854,6 +864,7 @@ static WORD_TABLES: &[PhraseTable] = &[
 /// Every phrase table. The order here does not matter: `PRIORITY` decides between reasons.
 static PHRASE_TABLES: &[PhraseTable] = &[
     table(Reason::UserUnknown, Strong, USER_UNKNOWN),
+    table(Reason::UserUnknown, Strong, ADDRESS_LOOKUP_FAILED),
     table(Reason::UserUnknown, Weak, USER_UNKNOWN_WEAK),
     table(Reason::HostUnknown, Strong, HOST_UNKNOWN),
     table(Reason::HostUnknown, Weak, HOST_UNKNOWN_WEAK),
@@ -1934,6 +1945,41 @@ mod tests {
             (
                 None,
                 None,
+                "MSEXCH:IMS:EXAMPLE:SITE:SERVER 0 (000C05A6) Unknown Recipient",
+                Hard,
+                UserUnknown,
+            ),
+            (
+                None,
+                None,
+                "MSEXCH:IMS:EXAMPLE:SITE:SERVER 0 (000C0595) Ambiguous Recipient",
+                Soft,
+                Filtered,
+            ),
+            (
+                None,
+                None,
+                "Usuario a.b (a@b.example) no se encuentra en el Directorio de Domino",
+                Hard,
+                UserUnknown,
+            ),
+            (
+                None,
+                None,
+                "As the remote domain doesnt exist.",
+                Hard,
+                HostUnknown,
+            ),
+            (
+                Some(550),
+                None,
+                "550 Blacklisted URL in message",
+                Block,
+                SpamDetected,
+            ),
+            (
+                None,
+                None,
                 "You are not a member of this mailing list <team@lists.example.org>.",
                 Block,
                 Rejected,
@@ -2073,6 +2119,10 @@ mod tests {
             "554 delivery error: dd This user doesn't have a yahoo.com account"
         ));
         assert!(!says_lookup_failed("550 User unknown"));
+        assert!(says_lookup_failed(
+            "Invalid final delivery userid: a@b.example"
+        ));
+        assert!(stages_named("SMTP error from remote server for TEXT command, host: x").data);
         assert!(reply_names_recipient("550 <a@b.example>: User unknown"));
         assert!(reply_names_recipient(
             "said: 550 5.0.0 <a@b.example>: Recipient address rejected."
