@@ -803,6 +803,9 @@ const AFTER_DATA: &[&str] = &[
     "in reply to data command",
     "after end of data",
     "error from remote server for text command", // 1&1
+    "(state 15)",                                // Gmail's older reports: the DATA states
+    "(state 17)",
+    "(state 18)",
 ];
 
 /// Context: the refusal came in reply to MAIL FROM, so it is about the sender, whatever the
@@ -824,6 +827,8 @@ const AFTER_RCPT: &[&str] = &[
     "[rcpt_to]",                                   // Yahoo
     "smtp:rcpt host",                              // "SMTP:RCPT host 192.0.2.8: 553 ..."
     ">>> rcpt to",                                 // Sendmail transcripts
+    "did not like our rcpt to",                    // DragonFly
+    "(state 14)",                                  // Gmail's older reports number the SMTP state
 ];
 
 /// "User unknown" wordings that are the answer of a directory lookup by the recipient's own
@@ -2100,6 +2105,7 @@ mod tests {
             "550 5.1.1 <a@b.example>... User Unknown [RCPT_TO]",
             "SMTP:RCPT host 192.0.2.8: 553 5.3.0 <a@b.example>... No such user here",
             ">>> RCPT To:<a@b.example>",
+            "550 550 5.1.1 <a@b.example>... User Unknown (state 14).",
         ];
         for text in rcpt {
             let stages = stages_named(text);
