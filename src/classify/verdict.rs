@@ -88,14 +88,18 @@ pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<
         verdict.reason = Reason::Undefined;
     }
     // The recipient's own words say which command was refused; failing that, the report's.
-    let stages = Some(reply::stages_named(&diagnostic))
-        .filter(|s| s.any())
-        .unwrap_or_else(|| context.stages());
-    if matches!(
+    // Only these verdicts depend on it, and most reports need not be folded to read it.
+    let stages = matches!(
         verdict.reason,
         Reason::UserUnknown | Reason::HostUnknown | Reason::Filtered
-    ) && stages.mail_from
-    {
+    )
+    .then(|| {
+        Some(reply::stages_named(&diagnostic))
+            .filter(|s| s.any())
+            .unwrap_or_else(|| context.stages())
+    })
+    .unwrap_or_default();
+    if stages.mail_from {
         // The server refused the envelope sender; the recipient was never even asked about.
         verdict = reply::Verdict {
             kind: Kind::Block,
