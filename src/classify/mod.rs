@@ -544,6 +544,23 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
     }
 
     #[test]
+    fn a_providers_documented_words_for_a_missing_mailbox_stand() {
+        let report = dsn(
+            "failed",
+            "5.5.0",
+            "smtp;550 Requested action not taken: mailbox unavailable",
+        );
+        assert_eq!(classify(&report)[0].reason, Some(Reason::Filtered));
+        let hotmail = report.replace(
+            "Reporting-MTA: dns; mx.example.net",
+            "Reporting-MTA: dns; BAY004-MC1.hotmail.com",
+        );
+        let events = classify(&hotmail);
+        assert_eq!(events[0].reason, Some(Reason::UserUnknown));
+        assert_eq!(events[0].kind, Some(Kind::Hard));
+    }
+
+    #[test]
     fn x_unix_exit_status_is_a_mailer_error() {
         let events = classify(&dsn("failed", "5.0.0", "X-Unix; 77"));
         assert_eq!(events[0].reason, Some(Reason::MailerError));

@@ -124,7 +124,9 @@ pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<
                 kind: Kind::Soft,
                 reason: Reason::Suspended,
             };
-        } else if !address_refused(event.status.as_deref(), stages, words) {
+        } else if !address_refused(event.status.as_deref(), stages, words)
+            && !provider_says_no_such_user(event, words)
+        {
             // "User unknown" is also what content filters and recipients' own block lists
             // answer after DATA, to give nothing away; without a sign that the address itself
             // was refused, it is a filter's refusal: soft, never a reason to drop the address.
@@ -183,6 +185,46 @@ fn address_refused(status: Option<&str>, stages: reply::Stages, words: &str) -> 
         || stages.rcpt
         || (status_says_nothing && reply::reply_names_recipient(words))
         || reply::says_lookup_failed(words)
+}
+
+/// Providers whose generic words are their documented answer for an address that does not
+/// exist: (host name ending of the reporting or remote MTA, phrase). Hotmail/Outlook answers a
+/// missing mailbox with RFC 5321's "Requested action not taken: mailbox unavailable";
+/// MessageLabs (Symantec Email Security.cloud) with "No such user" or "Invalid recipient".
+const PROVIDER_NO_SUCH_USER: &[(&str, &str)] = &[
+    (
+        "hotmail.com",
+        "requested action not taken: mailbox unavailable",
+    ),
+    (
+        "outlook.com",
+        "requested action not taken: mailbox unavailable",
+    ),
+    ("messagelabs.com", "no such user"),
+    ("messagelabs.com", "invalid recipient"),
+];
+
+/// Did a provider in `PROVIDER_NO_SUCH_USER` say, in its words for a missing mailbox, that
+/// this address does not exist?
+fn provider_says_no_such_user(event: &Event, words: &str) -> bool {
+    let hosts = [event.reporting_mta.as_deref(), event.remote_mta.as_deref()];
+    PROVIDER_NO_SUCH_USER.iter().any(|(suffix, phrase)| {
+        hosts.iter().flatten().any(|host| {
+            let host = host
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('.');
+            host.len() >= suffix.len()
+                && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        }) && contains_ignore_ascii_case(words, phrase)
+    })
+}
+
+fn contains_ignore_ascii_case(text: &str, phrase: &str) -> bool {
+    text.as_bytes()
+        .windows(phrase.len())
+        .any(|w| w.eq_ignore_ascii_case(phrase.as_bytes()))
 }
 
 /// What a report means when its words name no reason, by the software that wrote it:
