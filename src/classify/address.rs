@@ -92,12 +92,16 @@ const SYSTEM_LOCAL_PARTS: &[&str] = &[
     "mail.delivery.system",
 ];
 
-/// True for MAILER-DAEMON@..., postmaster@... and the like.
+/// Endings of the local parts a mailing list answers commands at (list-request@, list-ctl@,
+/// list-owner@): a list's notice names them as where to write, never as a failed recipient.
+const LIST_CONTROL_SUFFIXES: &[&str] = &["-request", "-ctl", "-owner"];
+
+/// True for MAILER-DAEMON@..., postmaster@..., a list's command address and the like.
 pub fn is_system_address(address: &str) -> bool {
     let (local, _) = split(address);
-    SYSTEM_LOCAL_PARTS
-        .iter()
-        .any(|s| local.eq_ignore_ascii_case(s))
+    let lower = local.to_ascii_lowercase();
+    SYSTEM_LOCAL_PARTS.contains(&lower.as_str())
+        || LIST_CONTROL_SUFFIXES.iter().any(|s| lower.ends_with(s))
 }
 
 /// Case-insensitive address equality (the local part is matched without regard to case, as
@@ -136,5 +140,8 @@ mod tests {
         assert!(is_system_address("MAILER-DAEMON@mx.example.org"));
         assert!(is_system_address("postmaster@example.org"));
         assert!(!is_system_address("jan@example.org"));
+        assert!(is_system_address("team-request@lists.example.org"));
+        assert!(is_system_address("team-ctl@lists.example.org"));
+        assert!(!is_system_address("request@example.org"));
     }
 }

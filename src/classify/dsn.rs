@@ -22,6 +22,9 @@ pub struct RecipientReport {
     pub recipient: String,
     pub action: Option<String>,
     pub status: Option<String>,
+    /// The reporting MTA's own words beside the Status code ("5.2.1 (mailbox disabled, not
+    /// accepting messages)"), without the parentheses.
+    pub status_note: Option<String>,
     pub diagnostic: Option<String>,
     /// The Diagnostic-Code type: `smtp` for a server's reply, `x-unix` for a local mailer's
     /// exit status, and so on.
@@ -108,6 +111,11 @@ fn recipient_group(group: &FieldGroup, per_message: &PerMessage) -> Option<Recip
             .and_then(|s| s.split_whitespace().next())
             .map(str::to_string)
             .filter(|s| s.len() >= 5 && s.as_bytes()[1] == b'.'),
+        status_note: group
+            .get("Status")
+            .and_then(|s| s.split_once('('))
+            .map(|(_, note)| note.trim_end().trim_end_matches(')').trim().to_string())
+            .filter(|note| !note.is_empty()),
         diagnostic: group
             .get("Diagnostic-Code")
             .and_then(|d| clean(strip_type(d))),
@@ -161,5 +169,16 @@ Original-Recipient: rfc822;C@D.Example\nFinal-Recipient: rfc822; c@d.example\nAc
         assert_eq!(out[0].envelope_id.as_deref(), Some("abc123"));
         assert_eq!(out[1].recipient, "c@d.example");
         assert_eq!(out[1].action.as_deref(), Some("delayed"));
+        assert_eq!(out[0].status_note, None);
+        let mut out = Vec::new();
+        read_part(
+            "Final-Recipient: rfc822; a@b.example\nAction: failed\nStatus: 5.2.1 (mailbox disabled, not accepting messages)\n",
+            &mut out,
+        );
+        assert_eq!(out[0].status.as_deref(), Some("5.2.1"));
+        assert_eq!(
+            out[0].status_note.as_deref(),
+            Some("mailbox disabled, not accepting messages")
+        );
     }
 }

@@ -32,8 +32,13 @@ impl FieldGroup {
     }
 }
 
-/// Splits a report body into field groups separated by blank lines, unfolding continuation
-/// lines. Lines that are not fields are ignored.
+/// Fields that name one recipient of a delivery-status report. When one of them comes again
+/// within a group, the next recipient's group has begun: some MTAs (AOL's) leave out the blank
+/// line between recipients.
+const RECIPIENT_FIELDS: &[&str] = &["Final-Recipient", "Original-Recipient"];
+
+/// Splits a report body into field groups separated by blank lines (or by a repeated
+/// recipient field), unfolding continuation lines. Lines that are not fields are ignored.
 pub fn parse_groups(text: &str) -> Vec<FieldGroup> {
     let mut groups = Vec::new();
     let mut current = FieldGroup::default();
@@ -54,6 +59,13 @@ pub fn parse_groups(text: &str) -> Vec<FieldGroup> {
             continue;
         }
         if let Some((name, value)) = split_field(line.trim_start()) {
+            if RECIPIENT_FIELDS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(name))
+                && current.has(name)
+            {
+                groups.push(std::mem::take(&mut current));
+            }
             current
                 .fields
                 .push((name.to_string(), value.trim().to_string()));
@@ -116,6 +128,21 @@ mod tests {
         assert_eq!(
             strip_type(groups[2].get("final-recipient").unwrap()),
             "c@d.example"
+        );
+    }
+
+    #[test]
+    fn a_repeated_recipient_field_starts_the_next_group() {
+        let text = "Reporting-MTA: dns; mx.example.org\nFinal-Recipient: rfc822; a@b.example\nOriginal-Recipient: rfc822;a@b.example\nAction: failed\nFinal-Recipient: rfc822; c@d.example\nOriginal-Recipient: rfc822;c@d.example\nAction: failed\n";
+        let groups = parse_groups(text);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(
+            groups[0].get("Final-Recipient"),
+            Some("rfc822; a@b.example")
+        );
+        assert_eq!(
+            groups[1].get("Original-Recipient"),
+            Some("rfc822;c@d.example")
         );
     }
 

@@ -27,7 +27,7 @@ use crate::record::{Event, Kind, Reason};
 use detect::{looks_like_bounce, says_delivery_failed};
 use links::Verp;
 use mime::Message;
-use verdict::{ReportContext, format_default, judge, judge_unknown};
+use verdict::{ReportContext, format_default, judge, judge_unknown, judge_with_note};
 
 /// Who "we" are, and how we send: what the classifier needs to know about the sender.
 #[derive(Debug, Default, Clone)]
@@ -208,7 +208,7 @@ impl Classifier {
                     .find(|t| address::same(&t.recipient, &report.recipient))
                     .and_then(|t| t.diagnostic.clone());
             }
-            judge(&mut event, &context);
+            judge_with_note(&mut event, &context, report.status_note.as_deref());
             if report.diagnostic_type.as_deref() == Some("x-unix")
                 && matches!(
                     event.reason,
@@ -437,6 +437,37 @@ A message that you sent could not be delivered.\n\n  jan@example.org\n    host m
     }
 
     #[test]
+    fn user_unknown_needs_evidence_that_the_address_was_refused() {
+        // A status that says so.
+        let events = classify(&dsn("failed", "5.1.1", "smtp; 550 User unknown"));
+        assert_eq!(events[0].kind, Some(Kind::Hard));
+        // A reply to RCPT TO, by its form, when the status names nothing.
+        let events = classify(&dsn(
+            "failed",
+            "5.0.0",
+            "smtp; 550 <jan@example.org>: User unknown",
+        ));
+        assert_eq!(events[0].reason, Some(Reason::UserUnknown));
+        // Neither: a status about the mailbox or policy, or nothing at all.
+        for status in ["5.0.0", "5.2.1", "5.7.1"] {
+            let events = classify(&dsn(
+                "failed",
+                status,
+                "smtp; 550 jan@example.org... No such user",
+            ));
+            assert_eq!(events[0].reason, Some(Reason::Filtered), "{status}");
+            assert_eq!(events[0].kind, Some(Kind::Soft), "{status}");
+        }
+        // A directory's own answer stands on its own.
+        let events = classify(&dsn(
+            "failed",
+            "5.0.0",
+            "smtp; 554 delivery error: dd This user doesn't have a yahoo.com account",
+        ));
+        assert_eq!(events[0].kind, Some(Kind::Hard));
+    }
+
+    #[test]
     fn a_one_click_unsubscribe_sent_as_an_auto_reply_is_an_unsubscribe() {
         let text = "From: jan@example.org\nTo: opt-out-42@example.com\nSubject: unsubscribe\n\
 Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the list.\n";
@@ -450,6 +481,83 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
         let events = classify(&dsn("delayed", "4.4.0", "smtp; 451 try again later"));
         assert_eq!(events[0].kind, Some(Kind::Delay));
         assert_eq!(events[0].reason, Some(Reason::Expired));
+    }
+
+    #[test]
+    fn a_network_error_read_from_a_delay_status_alone_is_expiring() {
+        let events = classify(&dsn("delayed", "4.4.0", ""));
+        assert_eq!(events[0].reason, Some(Reason::Expired));
+        let events = classify(&dsn(
+            "delayed",
+            "4.4.1",
+            "X-Postfix; connect to mx.example.org[192.0.2.2]:25: No route to host",
+        ));
+        assert_eq!(events[0].reason, Some(Reason::NetworkError));
+        assert_eq!(events[0].kind, Some(Kind::Delay));
+    }
+
+    #[test]
+    fn a_failure_with_no_words_at_all_is_undefined_not_on_hold() {
+        let events = classify(&dsn("failed", "5.0.0", ""));
+        assert_eq!(events[0].reason, Some(Reason::Undefined));
+        let events = classify(&dsn("failed", "5.0.0", "smtp; 550 nope"));
+        assert_eq!(events[0].reason, Some(Reason::OnHold));
+    }
+
+    #[test]
+    fn a_vague_status_gives_way_to_the_cause_quoted_after_it() {
+        let events = classify(&dsn(
+            "failed",
+            "4.4.7",
+            "smtp; 554 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.2 Connection timed out>",
+        ));
+        assert_eq!(events[0].status.as_deref(), Some("4.4.2"));
+        assert_eq!(events[0].reason, Some(Reason::Expired));
+    }
+
+    #[test]
+    fn the_reporting_mtas_note_beside_the_status_is_read_with_the_diagnostic() {
+        let events = classify(&dsn(
+            "failed",
+            "5.2.1 (mailbox disabled, not accepting messages)",
+            "smtp; 550 5.2.1 <jan@example.org>... User Unknown",
+        ));
+        assert_eq!(events[0].reason, Some(Reason::Suspended));
+        assert_eq!(events[0].status.as_deref(), Some("5.2.1"));
+        assert_eq!(
+            events[0].diagnostic.as_deref(),
+            Some("550 5.2.1 <jan@example.org>... User Unknown")
+        );
+    }
+
+    #[test]
+    fn a_report_saying_the_account_is_disabled_explains_a_user_unknown_reply() {
+        let text = dsn("failed", "5.0.0", "smtp; 550 user unknown")
+            .replace("Delivery failed.", "The user(s) account is disabled.");
+        let events = classify(&text);
+        assert_eq!(events[0].reason, Some(Reason::Suspended));
+        assert_eq!(events[0].kind, Some(Kind::Soft));
+        // ... but not a status that says the address does not exist.
+        let text = dsn("failed", "5.1.1", "smtp; 550 user unknown")
+            .replace("Delivery failed.", "The user(s) account is disabled.");
+        assert_eq!(classify(&text)[0].reason, Some(Reason::UserUnknown));
+    }
+
+    #[test]
+    fn a_providers_documented_words_for_a_missing_mailbox_stand() {
+        let report = dsn(
+            "failed",
+            "5.5.0",
+            "smtp;550 Requested action not taken: mailbox unavailable",
+        );
+        assert_eq!(classify(&report)[0].reason, Some(Reason::Filtered));
+        let hotmail = report.replace(
+            "Reporting-MTA: dns; mx.example.net",
+            "Reporting-MTA: dns; BAY004-MC1.hotmail.com",
+        );
+        let events = classify(&hotmail);
+        assert_eq!(events[0].reason, Some(Reason::UserUnknown));
+        assert_eq!(events[0].kind, Some(Kind::Hard));
     }
 
     #[test]

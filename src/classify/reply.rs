@@ -87,11 +87,8 @@ const fn pattern(reason: Reason, weight: Weight, pattern: &'static str) -> Patte
 /// The local part does not exist.
 const USER_UNKNOWN: &[&str] = &[
     "user unknown",
-    "not listed in domino directory",
     "please check if address is correct",
     "check the recipient address",
-    "not listed in public name & address book",
-    "no valid recipients",
     "recipient not found",
     "unknown user",
     "no such user",
@@ -138,16 +135,13 @@ const USER_UNKNOWN: &[&str] = &[
     "destination addresses were unknown",
     "there is no one at this address",
     "this user doesn't have a",
-    "recipnotfound",
     "recipientnotfound",
-    "resolver.adr.recip",
     "recipient address rejected: access denied",
     "recipient address rejected: invalid user",
     "recipient address rejected: unknown user",
     "recipient address rejected: user unknown",
     "recipient address rejected: invalid-recipient",
     "inactive email address",
-    "address couldn't be found",
     "not a local address",
     "badrcptto",
     "not in my validrcptto list",
@@ -188,6 +182,8 @@ const HOST_UNKNOWN: &[&str] = &[
     "host or domain name not found",
     "no such domain",
     "domain does not exist",
+    "domain doesn't exist",
+    "domain doesnt exist", // au (KDDI): "As the remote domain doesnt exist"
     "domain must exist",
     "domain is not reachable",
     "host not found",
@@ -198,6 +194,9 @@ const HOST_UNKNOWN: &[&str] = &[
     "unknown domain",
     "mail domain mentioned in email address is unknown",
     "the account or domain may not exist",
+    // GoDaddy: "The account or domain may not exist, they may be blacklisted, or missing the
+    // proper dns entries." The guess at a block list is not a block list's answer.
+    "the account or domain may not exist, they may be blacklisted",
 ];
 
 /// A DNS failure wording that, without better evidence, means the domain cannot be resolved.
@@ -225,6 +224,8 @@ const NOT_ACCEPT: &[&str] = &[
     "mail receiving disabled",
     "no mx record found for domain",
     "domain does not accept email",
+    // qmail: the domain exists, but has neither an MX nor an address to deliver to.
+    "couldn't find a mail exchanger or ip address",
 ];
 
 /// The recipient's mailbox is over its quota.
@@ -285,6 +286,7 @@ const EXCEED_LIMIT: &[&str] = &[
 const SUSPENDED: &[&str] = &[
     "account has been disabled",
     "account is disabled",
+    "account is temporarily limited", // au: "The user(s) account is temporarily limited."
     "account disabled",
     "account has been suspended",
     "account is suspended",
@@ -344,6 +346,7 @@ const EXPIRED_WEAK: &[&str] = &[
     "i'm not going to try again",
     "connection timed out",
     "will be retried for",
+    "host not reachable", // Zoho, when it gives up
 ];
 
 /// Network, DNS and routing-loop failures.
@@ -369,6 +372,8 @@ const NETWORK_ERROR: &[&str] = &[
     "unrouteable mail domain",
     "dns records for the destination computer could not be found",
     "could not connect and send the mail to",
+    "dns lookup failed",          // Courier
+    "exceeded maximum hop count", // Lotus Notes
 ];
 
 /// Symptoms of a network problem that other, better evidence may explain.
@@ -400,9 +405,12 @@ const SYSTEM_ERROR: &[&str] = &[
     "aliasing/forwarding loop broken",
     "it would create a mail loop",
     "loops back to myself",
+    "duplicated message-id", // fml's loop guard: the list has seen this message before
     "loop was found in the mail exchanger",
     "can't create user output file",
     "timeout waiting for input",
+    "this domain's dns violates rfc 1035", // Courier
+    "several matches found in domino directory",
 ];
 
 const SYSTEM_ERROR_WEAK: &[&str] = &["service currently unavailable", "service unavailable"];
@@ -440,6 +448,10 @@ const FILTERED: &[&str] = &[
     "account is protected by",
     "email preferences of the person",
     "is not accepting any mail",
+    "cannot route mail to user", // Domino
+    "(000c0595)",                // Exchange 2003: "... (000C0595) Ambiguous Recipient"
+    // au (EZweb): what its recipients' domain filters answer.
+    "each of the following recipients was rejected by a remote mail server",
 ];
 
 /// The recipient (server or network) does not allow the sender to relay.
@@ -460,6 +472,7 @@ const NO_RELAYING: &[&str] = &[
     "we don't handle mail for",
     "that domain isn't in my list of allowed rcpthost",
     "as a relay",
+    "due to the following smtp relay error", // au (KDDI)
 ];
 
 /// The envelope sender (MAIL FROM) was refused.
@@ -494,9 +507,11 @@ const REJECTED: &[&str] = &[
     "administrative prohibition",
     "this server does not accept mail from",
     "you are not allowed to post to this mailing list",
+    "you are not a member of this mailing list", // fml
     "access denied (sender blacklisted)",
     "emetteur invalide",
     "email address is not verified",
+    "please provide a valid from", // "From: Domain is invalid. Please provide a valid From:"
 ];
 
 /// Generic refusals that, without a better phrase, most often concern the sender.
@@ -593,6 +608,7 @@ const SPAM_DETECTED: &[&str] = &[
     "spam complaints",
     "failed several antispam checks",
     "uribl",
+    "blacklisted url in message", // IMail; longer than the block list's "blacklisted"
 ];
 
 /// The content carried a virus or a dangerous attachment.
@@ -602,6 +618,9 @@ const VIRUS_DETECTED: &[&str] = &[
     "infected",
     "potentially executable attachment",
     "executable files are not allowed",
+    // Mimecast: "554 Email rejected due to security policies - MCSpamSignature...", its code
+    // for a message that matched a virus signature (or scored above the spam ceiling).
+    "email rejected due to security policies",
 ];
 
 /// The message broke a local policy (content, attachments, list membership).
@@ -695,6 +714,8 @@ const REQUIRE_PTR: &[&str] = &[
     "unresolvable relay host name",
     "generic dns ptr",
     "invalid rdns",
+    "unverifyable sending ip", // "service permits 2 unverifyable sending IPs"
+    "unverifiable sending ip",
 ];
 
 /// The sender is sending too fast (messages or recipients per time unit).
@@ -781,13 +802,56 @@ const AFTER_DATA: &[&str] = &[
     "in reply to end of data command",
     "in reply to data command",
     "after end of data",
+    "error from remote server for text command", // 1&1
+    "(state 15)",                                // Gmail's older reports: the DATA states
+    "(state 17)",
+    "(state 18)",
 ];
 
 /// Context: the refusal came in reply to MAIL FROM, so it is about the sender, whatever the
-/// words say of "user" or "domain" (see `refused_after_mail_from`).
+/// words say of "user" or "domain" (see `stages_named`).
 const AFTER_MAIL_FROM: &[&str] = &[
     "error from remote mail server after mail from",
     "in reply to mail from command",
+];
+
+/// Context: the refusal answered RCPT TO, so the server spoke of the address itself before it
+/// saw any content. A "user unknown" said then is believed even when the status code names
+/// nothing (see `verdict::judge`).
+const AFTER_RCPT: &[&str] = &[
+    "in reply to rcpt to command",                 // Postfix
+    "error from remote mail server after rcpt to", // Exim
+    "error from remote mailer after rcpt to",      // older Exim
+    "rcpt to response",                            // qmail: "most progress was RCPT TO response"
+    "does not like recipient",                     // qmail
+    "[rcpt_to]",                                   // Yahoo
+    "smtp:rcpt host",                              // "SMTP:RCPT host 192.0.2.8: 553 ..."
+    ">>> rcpt to",                                 // Sendmail transcripts
+    "did not like our rcpt to",                    // DragonFly
+    "(state 14)",                                  // Gmail's older reports number the SMTP state
+];
+
+/// "User unknown" wordings that are the answer of a directory lookup by the recipient's own
+/// system (or a provider's documented code for it), not an SMTP refusal that a content filter
+/// may have dressed up as one: they stand whatever SMTP command they followed. They also name
+/// `user_unknown` (they are a phrase table of their own).
+const ADDRESS_LOOKUP_FAILED: &[&str] = &[
+    "not listed in domino directory",
+    "no se encuentra en el directorio de domino",
+    "non répertorié dans l'annuaire domino",
+    "not listed in public name & address book", // Lotus Notes
+    "recipient name is not recognized",         // Exchange 2003
+    "(000c05a6)",                               // Exchange 2003: "... (000C05A6) Unknown Recipient"
+    "please check if address is correct",       // InterScan
+    "no valid recipients",
+    "address couldn't be found", // Gmail
+    "resolver.adr.recip",        // Exchange
+    "recipnotfound",
+    "dd this user doesn't have a", // Yahoo: "dd This user doesn't have a yahoo.com account"
+    "ofr_416",                     // Orange: invalid recipient
+    "lpn007_416",                  // La Poste: invalid recipient
+    "unknown user:",               // IMail: "Unknown user: <address>"
+    "invalid final delivery userid", // IMail
 ];
 
 /// Reasons that mean something else when the refusal came after DATA: (text reason, verdict).
@@ -805,6 +869,7 @@ static WORD_TABLES: &[PhraseTable] = &[
 /// Every phrase table. The order here does not matter: `PRIORITY` decides between reasons.
 static PHRASE_TABLES: &[PhraseTable] = &[
     table(Reason::UserUnknown, Strong, USER_UNKNOWN),
+    table(Reason::UserUnknown, Strong, ADDRESS_LOOKUP_FAILED),
     table(Reason::UserUnknown, Weak, USER_UNKNOWN_WEAK),
     table(Reason::HostUnknown, Strong, HOST_UNKNOWN),
     table(Reason::HostUnknown, Weak, HOST_UNKNOWN_WEAK),
@@ -883,6 +948,13 @@ static PATTERN_TABLE: &[PatternRow] = &[
         Reason::UserUnknown,
         Strong,
         r"\bnon-?existent\s+(?:user|recipient|address|mailbox)",
+    ),
+    // "550 : User unknown" names no address: a content filter's refusal after DATA (KDDI's,
+    // whose RCPT refusal reads "550 <a@b>: User unknown"), not a missing mailbox.
+    pattern(
+        Reason::Filtered,
+        Strong,
+        r"\b[45][0-9][0-9]:?\s+:\s+user\s+unknown",
     ),
     pattern(
         Reason::Blocked,
@@ -1130,11 +1202,12 @@ static STATUS_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[245]\.[0-7]\.[0-9]{1,3}").expect("status regex"));
 
 /// A reply code at the start of a line (after indentation), after ":" or ";" (as in "said:
-/// 550" or "smtp; 550"), after "<<<" (transcripts), or anywhere when an enhanced status code
-/// follows it ("... 421 4.2.1 ...").
+/// 550" or "smtp; 550"), after "<<<" (transcripts), after the word "code" (Zoho's "ERROR_CODE
+/// :550", "ResponseCode 421"), or anywhere when an enhanced status code follows it ("... 421
+/// 4.2.1 ...").
 static REPLY_CODE_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?m)(?:(?:^[ \t>]*|[;:][ \t]*|<<<[ \t]*)[245][0-5][0-9](?:[ \t\-]|\r?$)|\b[245][0-5][0-9][ \-]#?[245]\.[0-7]\.[0-9])",
+        r"(?m)(?:(?:^[ \t>]*|[;:][ \t]*|<<<[ \t]*|(?i:code)[ \t]*:?[ \t]*)[245][0-5][0-9](?:[ \t\-,]|\r?$)|\b[245][0-5][0-9][ \-]#?[245]\.[0-7]\.[0-9])",
     )
     .expect("reply code regex")
 });
@@ -1277,29 +1350,84 @@ fn classify_with(
     }
 }
 
+/// The SMTP commands a report's words say a refusal answered. A report may name several (one
+/// per recipient, or a transcript of a whole session).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stages {
+    pub mail_from: bool,
+    pub rcpt: bool,
+    pub data: bool,
+}
+
+impl Stages {
+    pub fn any(self) -> bool {
+        self.mail_from || self.rcpt || self.data
+    }
+}
+
+/// Which SMTP commands `text` says a refusal answered.
+pub fn stages_named(text: &str) -> Stages {
+    // A small automaton of its own: this is asked of whole reports, where the full phrase
+    // scan would cost several times more.
+    static STAGE_MATCHER: LazyLock<(AhoCorasick, Vec<u8>)> = LazyLock::new(|| {
+        let tables: [(&[&str], u8); 3] = [(AFTER_MAIL_FROM, 0), (AFTER_RCPT, 1), (AFTER_DATA, 2)];
+        let mut phrases = Vec::new();
+        let mut stage = Vec::new();
+        for (table, s) in tables {
+            phrases.extend_from_slice(table);
+            stage.extend(std::iter::repeat_n(s, table.len()));
+        }
+        let matcher = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(phrases)
+            .expect("SMTP stage phrases");
+        (matcher, stage)
+    });
+    let (matcher, stage) = &*STAGE_MATCHER;
+    let mut found = Stages::default();
+    for m in matcher.find_iter(text) {
+        match stage[m.pattern().as_usize()] {
+            0 => found.mail_from = true,
+            1 => found.rcpt = true,
+            _ => found.data = true,
+        }
+    }
+    found
+}
+
 /// True when `text` says the refusal was the reply to MAIL FROM (the sender was refused).
 pub fn refused_after_mail_from(text: &str) -> bool {
-    static AFTER_MAIL_FROM_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(AFTER_MAIL_FROM)
-            .expect("after MAIL FROM phrases")
-    });
-    AFTER_MAIL_FROM_MATCHER.is_match(text)
+    stages_named(text).mail_from
 }
 
 /// True when `text` says the refusal came only after the message content was sent (a
 /// content filter's verdict rather than the recipient's existence).
 pub fn refused_after_data(text: &str) -> bool {
-    // A small automaton of its own: this is asked of whole reports, where the full phrase
-    // scan would cost several times more.
-    static AFTER_DATA_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    stages_named(text).data
+}
+
+/// True when a "user unknown" in `text` is a directory's answer that stands on its own
+/// (`ADDRESS_LOOKUP_FAILED`), whatever SMTP command it followed.
+pub fn says_lookup_failed(text: &str) -> bool {
+    static LOOKUP_MATCHER: LazyLock<AhoCorasick> = LazyLock::new(|| {
         AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .build(AFTER_DATA)
-            .expect("after DATA phrases")
+            .build(ADDRESS_LOOKUP_FAILED)
+            .expect("address lookup phrases")
     });
-    AFTER_DATA_MATCHER.is_match(text)
+    LOOKUP_MATCHER.is_match(text)
+}
+
+/// True when a server's reply leads with the recipient's address in angle brackets and a
+/// colon ("550 <a@b.example>: User unknown"): the form of a reply to RCPT TO (Postfix's
+/// "Recipient address rejected" and its imitators), which names the address it refuses. A
+/// refusal after DATA concerns the whole message and names no recipient.
+pub fn reply_names_recipient(text: &str) -> bool {
+    static RCPT_REPLY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b[45][0-9][0-9][ -](?:#?[45]\.[0-9]{1,3}\.[0-9]{1,3} )?<[^<>@\s]+@[^<>\s]+>:")
+            .expect("RCPT reply pattern")
+    });
+    RCPT_REPLY.is_match(text.as_bytes())
 }
 
 /// The reason a phrase in `text` names, if any (table lookup only, no status fallback).
@@ -1488,6 +1616,18 @@ fn rank(reason: Reason) -> usize {
 
 /// The first plausible status code in `text`, as a slice of it.
 fn find_status_str(text: &str) -> Option<&str> {
+    find_status_where(text, |_| true)
+}
+
+/// The first plausible failure status code in `text` other than `other`: the cause a vague
+/// code quotes after itself ("4.4.7 Message expired ... <421 4.4.2 Connection timed out>").
+pub fn find_status_other_than(text: &str, other: &str) -> Option<String> {
+    find_status_where(text, |s| s != other && !s.starts_with('2')).map(str::to_owned)
+}
+
+/// The first plausible status code in `text` that `accept` takes (a failure code before a
+/// success code).
+fn find_status_where(text: &str, accept: impl Fn(&str) -> bool) -> Option<&str> {
     let bytes = text.as_bytes();
     let mut success = None;
     for m in STATUS_RE.find_iter(bytes) {
@@ -1501,6 +1641,9 @@ fn find_status_str(text: &str) -> Option<&str> {
             continue;
         }
         let found = &text[m.start()..m.end()];
+        if !accept(found) {
+            continue;
+        }
         if !found.starts_with('2') {
             return Some(found);
         }
@@ -1755,6 +1898,110 @@ mod tests {
         }
     }
 
+    /// Wordings of particular MTAs and providers, each with the reason it stands for even next
+    /// to a shorter phrase that would say something else.
+    #[test]
+    fn provider_wordings() {
+        use Kind::{Block, Hard, Soft};
+        use Reason::*;
+        let cases: &[Case] = &[
+            (
+                None,
+                None,
+                "The mail server could not deliver mail to a@b.example. The account or domain may not exist, they may be blacklisted, or missing the proper dns entries.",
+                Hard,
+                HostUnknown,
+            ),
+            (
+                None,
+                Some("5.4.4"),
+                "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)",
+                Hard,
+                NotAccept,
+            ),
+            (
+                Some(450),
+                None,
+                "450 service permits 2 unverifyable sending IPs - b.example is not 192.0.2.1",
+                Block,
+                RequirePtr,
+            ),
+            (
+                Some(550),
+                Some("5.2.0"),
+                "550 5.2.0 <a@b.example> From: Domain is invalid. Please provide a valid From:",
+                Block,
+                Rejected,
+            ),
+            (
+                None,
+                None,
+                "Each of the following recipients was rejected by a remote mail server.",
+                Soft,
+                Filtered,
+            ),
+            (
+                Some(554),
+                None,
+                "554 Email rejected due to security policies - MCSpamSignature.sa.2.2",
+                Block,
+                VirusDetected,
+            ),
+            (
+                None,
+                None,
+                "MSEXCH:IMS:EXAMPLE:SITE:SERVER 0 (000C05A6) Unknown Recipient",
+                Hard,
+                UserUnknown,
+            ),
+            (
+                None,
+                None,
+                "MSEXCH:IMS:EXAMPLE:SITE:SERVER 0 (000C0595) Ambiguous Recipient",
+                Soft,
+                Filtered,
+            ),
+            (
+                None,
+                None,
+                "Usuario a.b (a@b.example) no se encuentra en el Directorio de Domino",
+                Hard,
+                UserUnknown,
+            ),
+            (
+                None,
+                None,
+                "As the remote domain doesnt exist.",
+                Hard,
+                HostUnknown,
+            ),
+            (
+                Some(550),
+                None,
+                "550 Blacklisted URL in message",
+                Block,
+                SpamDetected,
+            ),
+            (
+                None,
+                None,
+                "You are not a member of this mailing list <team@lists.example.org>.",
+                Block,
+                Rejected,
+            ),
+            (
+                None,
+                None,
+                "Duplicated Message-ID in <team@lists.example.org>.",
+                Soft,
+                SystemError,
+            ),
+        ];
+        for &(code, status, text, kind, reason) in cases {
+            check(code, status, text, kind, reason);
+        }
+    }
+
     #[test]
     fn a_specific_status_beats_a_generic_word() {
         check(
@@ -1849,6 +2096,73 @@ mod tests {
     }
 
     #[test]
+    fn stages_are_read_from_the_words_of_each_mta() {
+        let rcpt = [
+            "said: 550 Sorry (in reply to RCPT TO command)",
+            "SMTP error from remote mail server after RCPT TO:<a@b.example>:",
+            "192.0.2.1 does not like recipient.",
+            "most progress was RCPT TO response",
+            "550 5.1.1 <a@b.example>... User Unknown [RCPT_TO]",
+            "SMTP:RCPT host 192.0.2.8: 553 5.3.0 <a@b.example>... No such user here",
+            ">>> RCPT To:<a@b.example>",
+            "550 550 5.1.1 <a@b.example>... User Unknown (state 14).",
+        ];
+        for text in rcpt {
+            let stages = stages_named(text);
+            assert!(stages.rcpt && !stages.data && !stages.mail_from, "{text}");
+        }
+        assert!(stages_named("550 User unknown (in reply to end of DATA command)").data);
+        assert!(stages_named("SMTP error from remote mail server after MAIL FROM:<x@y>").mail_from);
+        assert!(!stages_named("550 5.1.1 User unknown").any());
+    }
+
+    #[test]
+    fn directory_answers_and_rcpt_replies_are_recognised() {
+        assert!(says_lookup_failed(
+            "User some.name (a@b.example) not listed in Domino Directory"
+        ));
+        assert!(says_lookup_failed(
+            "554 delivery error: dd This user doesn't have a yahoo.com account"
+        ));
+        assert!(!says_lookup_failed("550 User unknown"));
+        assert!(says_lookup_failed(
+            "Invalid final delivery userid: a@b.example"
+        ));
+        assert!(stages_named("SMTP error from remote server for TEXT command, host: x").data);
+        assert!(reply_names_recipient("550 <a@b.example>: User unknown"));
+        assert!(reply_names_recipient(
+            "said: 550 5.0.0 <a@b.example>: Recipient address rejected."
+        ));
+        assert!(!reply_names_recipient("550 : User unknown"));
+        assert!(!reply_names_recipient("550 a@b.example... No such user"));
+    }
+
+    #[test]
+    fn a_user_unknown_that_names_no_address_is_a_filter() {
+        check(
+            Some(550),
+            Some("5.0.0"),
+            "550 : User unknown",
+            Kind::Soft,
+            Reason::Filtered,
+        );
+        check(
+            None,
+            None,
+            "550: : User unknown",
+            Kind::Soft,
+            Reason::Filtered,
+        );
+        check(
+            None,
+            None,
+            "550 <a@b.example>: User unknown",
+            Kind::Hard,
+            Reason::UserUnknown,
+        );
+    }
+
+    #[test]
     fn reason_from_status_reads_the_table() {
         assert_eq!(reason_from_status("5.1.1"), Some(Reason::UserUnknown));
         assert_eq!(reason_from_status("4.2.2"), Some(Reason::MailboxFull));
@@ -1886,6 +2200,14 @@ mod tests {
         );
         assert_eq!(find_status("552 5.2.2."), Some("5.2.2".to_string()));
         assert_eq!(find_status("no code"), None);
+        assert_eq!(
+            find_status_other_than(
+                "554 4.4.7 Message expired: unable to deliver.<421 4.4.2 Connection timed out>",
+                "4.4.7"
+            )
+            .as_deref(),
+            Some("4.4.2")
+        );
     }
 
     #[test]
@@ -1907,6 +2229,14 @@ mod tests {
             Some(421)
         );
         assert_eq!(find_smtp_code("<<< 554 5.7.1 rejected"), Some(554));
+        assert_eq!(
+            find_smtp_code("a@b.example Error, ERROR_CODE :421, ERROR_CODE :, Host not reachable."),
+            Some(421)
+        );
+        assert_eq!(
+            find_smtp_code("[Status: Error, Address: <a@b.example>, ResponseCode 421, , x]"),
+            Some(421)
+        );
         assert_eq!(find_smtp_code("port 25 on 192.0.2.1, 1 recipient"), None);
     }
 

@@ -113,13 +113,7 @@ pub fn prefer(
     if says_nothing(quoted) {
         return pick(reported);
     }
-    let vague = VAGUE_REPORT_CODES
-        .iter()
-        .any(|v| match v.strip_prefix('X') {
-            Some(rest) => reported[1..].starts_with(rest),
-            None => reported.starts_with(v),
-        });
-    if vague {
+    if is_vague(reported) {
         return pick(quoted);
     }
     if reported == "5.1.1" {
@@ -131,6 +125,16 @@ pub fn prefer(
         });
     }
     pick(reported)
+}
+
+/// True for a report Status that hides the cause (`VAGUE_REPORT_CODES`).
+pub fn is_vague(reported: &str) -> bool {
+    VAGUE_REPORT_CODES
+        .iter()
+        .any(|v| match v.strip_prefix('X') {
+            Some(rest) => reported.get(1..).is_some_and(|r| r.starts_with(rest)),
+            None => reported.starts_with(v),
+        })
 }
 
 /// True for a code made here rather than sent by a server.

@@ -18,6 +18,7 @@ use crate::classify::mime::Message;
 /// Matched case-insensitively against the start of the trimmed line.
 const RETURNED_MARKERS: &[&str] = &[
     "------ this is a copy of the message",
+    "original mail as follows:", // fml
     "--- below this line is a copy of the message",
     "------- returned message",
     "----- original message",
@@ -71,6 +72,9 @@ const MTA_SIGNATURES: &[(&str, &str)] = &[
     ("gmail", "delivery to the following recipient failed"),
     ("gmail", "google tried to deliver your message"),
     ("googlegroups", "google groups"),
+    // fml, the mailing-list manager: its notices to a poster the list refused.
+    ("fml", "you are not a member of this mailing list"),
+    ("fml", "duplicated message-id in <"),
     ("exchange", "did not reach the following recipient"),
     (
         "exchange",
@@ -127,6 +131,11 @@ const ANCHORS: &[(Strength, &str)] = &[
         Strength::Strong,
         r#"(?i)^(?:>>>\s*|[*-]\s+)?["'<]?(?P<a>ADDR)["'>]?\s*(?:\.\.\.|:|\s+on\s|\s+-+\s|\s*\(|\s*\[|\s*,|\s+<<<|\s+>>>|\s+<)\s*(?P<d>.*)$"#,
     ),
+    // Zoho: "a Invalid Address, ERROR_CODE :550, ERROR_CODE :<the server's words>".
+    (
+        Strength::Strong,
+        r"(?i)^<?(?P<a>ADDR)>?\s+(?P<d>[^@]*\berror_code\b.*)$",
+    ),
     // Sendmail transcripts: "550 <a>... User unknown", "554 5.0.0 <a>... Service unavailable".
     (
         Strength::Strong,
@@ -141,6 +150,12 @@ const ANCHORS: &[(Strength, &str)] = &[
     (
         Strength::Weak,
         r"(?i)(?:recipient|recipients|address|addressee|user|mailbox|rcpt|destinat[a-z]*)(?:\s+address)?\s*:\s*<?(?P<a>ADDR)>?(?P<d>.*)$",
+    ),
+    // A mailing-list manager (fml) names the list that refused the message; the whole line
+    // is the reason.
+    (
+        Strength::Weak,
+        r"(?i)^(?P<d>.*\b(?:this mailing list|duplicated message-id in)\s+<(?P<a>ADDR)>.*)$",
     ),
     // "... delivering your mail to <a>", "could not be delivered to: a", "message to a was".
     (
@@ -172,6 +187,21 @@ static ANCHOR_REGEXES: LazyLock<Vec<(Strength, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Sendmail's statements about a host rather than a recipient ("550 example.org (smtp)... 550
+/// Host unknown", "... while talking to mx.example.org:"): they end the words of the recipient
+/// (or the reply) above them, which they do not concern.
+static SENDMAIL_HOST_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:[245]\d\d [^\s@<>]+ \([a-z0-9-]+\)\.\.\. |(?:\.\.\. )?while talking to )")
+        .expect("Sendmail host line")
+});
+
+/// Does `line` start something other than the words above it (another recipient, another
+/// host)?
+fn starts_another_statement(line: &str) -> bool {
+    SENDMAIL_HOST_LINE.is_match(line)
+        || match_anchor(line).is_some_and(|(strength, _, _)| strength == Strength::Strong)
+}
+
 /// The first line of the report that is a server's reply ("550 5.1.1 <a@b>: User unknown"),
 /// with the lines that continue it: the best diagnostic when the recipient's own lines carry
 /// no reply code (Gmail, Exchange and others quote the reply in a paragraph of its own).
@@ -188,7 +218,7 @@ pub fn server_reply(report: &str) -> Option<String> {
     reply.extend(
         lines[start + 1..]
             .iter()
-            .take_while(|l| !l.is_empty())
+            .take_while(|l| !l.is_empty() && !starts_another_statement(l))
             .take(5)
             .copied(),
     );
@@ -391,15 +421,30 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
     }
     while j < lines.len() && !lines[j].is_empty() && !lines[j].starts_with("--") && words.len() < 8
     {
-        if match_anchor(lines[j]).is_some_and(|(strength, _, _)| strength == Strength::Strong) {
+        if starts_another_statement(lines[j]) {
             break;
         }
         words.push(lines[j]);
         j += 1;
     }
+    if words.is_empty()
+        && lines.get(i + 1).is_none_or(|l| l.is_empty())
+        && let Some(before) = i.checked_sub(1).map(|k| lines[k])
+        && is_reason_above(before)
+    {
+        // Lotus Notes writes the reason first, then the address it concerns.
+        words.push(before);
+    }
     let text = words.join(" ");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!text.is_empty()).then_some(text)
+}
+
+/// Can the line just above a bare address (with nothing below it) be its reason? Not a blank
+/// line, a rule, a heading that introduces a list ("... the following addresses:"), or a line
+/// about another address.
+fn is_reason_above(line: &str) -> bool {
+    !line.is_empty() && !line.starts_with("--") && !line.ends_with(':') && !line.contains('@')
 }
 
 #[cfg(test)]
@@ -436,6 +481,50 @@ mod tests {
         let found = recipients(report, &own, &none);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].recipient, "you@rcpt.example");
+    }
+
+    #[test]
+    fn a_reason_written_above_a_bare_address_is_its_diagnostic() {
+        let report = "------- Failure Reasons  --------\nUser not listed in public Name & Address Book\na@b.example\n\n";
+        let found = recipients(report, &none, &none);
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("User not listed in public Name & Address Book")
+        );
+        // ... but never a heading, nor the words of another address.
+        let found = recipients(
+            "The following addresses failed:\na@b.example\n",
+            &none,
+            &none,
+        );
+        assert_eq!(found[0].diagnostic, None);
+        let found = recipients("a@b.example: mailbox full\nc@d.example\n", &none, &none);
+        assert_eq!(found[1].diagnostic, None);
+    }
+
+    #[test]
+    fn zoho_style_address_then_error_code() {
+        let found = recipients(
+            "a@b.example Invalid Address, ERROR_CODE :550, ERROR_CODE :mailbox unavailable\n",
+            &none,
+            &none,
+        );
+        assert_eq!(found[0].recipient, "a@b.example");
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("Invalid Address, ERROR_CODE :550, ERROR_CODE :mailbox unavailable")
+        );
+    }
+
+    #[test]
+    fn a_sendmail_line_about_another_host_ends_a_recipients_words() {
+        let report = "554 <a@b.example>... Remote protocol error: Connection reset by peer\n550 c.example (smtp)... 550 Host unknown\n554 <d@c.example>... 550 Host unknown\n";
+        let found = recipients(report, &none, &none);
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("Remote protocol error: Connection reset by peer")
+        );
+        assert_eq!(found[1].recipient, "d@c.example");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub struct ReportContext<'a> {
     /// The report's words with line breaks folded: reports wrap sentences anywhere, and
     /// phrases must match across the breaks.
     folded: OnceCell<String>,
+    stages: OnceCell<reply::Stages>,
 }
 
 impl<'a> ReportContext<'a> {
@@ -24,6 +25,7 @@ impl<'a> ReportContext<'a> {
         ReportContext {
             report,
             folded: OnceCell::new(),
+            stages: OnceCell::new(),
         }
     }
 
@@ -37,25 +39,38 @@ impl<'a> ReportContext<'a> {
         reply::find_status(self.report)
     }
 
-    /// The report says the refusal came after DATA.
-    fn after_data(&self) -> bool {
-        reply::refused_after_data(self.folded())
-    }
-
-    /// The report says the refusal was the reply to MAIL FROM.
-    fn after_mail_from(&self) -> bool {
-        reply::refused_after_mail_from(self.folded())
+    /// The SMTP commands the report says refusals answered.
+    fn stages(&self) -> reply::Stages {
+        *self
+            .stages
+            .get_or_init(|| reply::stages_named(self.folded()))
     }
 }
 
 /// Decides kind, reason, status and SMTP code of a failure event from its diagnostic, with
 /// the rest of the report as context when the diagnostic alone names no reason.
 pub fn judge(event: &mut Event, context: &ReportContext) {
-    let diagnostic = event.diagnostic.clone().unwrap_or_default();
+    judge_with_note(event, context, None);
+}
+
+/// `judge`, with `note`: the reporting MTA's own words beside the recipient's Status field
+/// ("mailbox disabled, not accepting messages"). They are read with the diagnostic, but they
+/// are not the server's words, so the event's diagnostic stays as it was.
+pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<&str>) {
+    let mut diagnostic = event.diagnostic.clone().unwrap_or_default();
+    if let Some(note) = note {
+        diagnostic = format!("{diagnostic} ({note})").trim_start().to_string();
+    }
     if event.smtp_code.is_none() {
         event.smtp_code = reply::find_smtp_code(&diagnostic);
     }
-    let quoted = reply::find_status(&diagnostic);
+    let mut quoted = reply::find_status(&diagnostic);
+    if let Some(reported) = event.status.as_deref().filter(|r| status::is_vague(r))
+        && quoted.as_deref() == Some(reported)
+    {
+        // The reply repeats the vague code; the cause's own code may follow it.
+        quoted = reply::find_status_other_than(&diagnostic, reported).or(quoted);
+    }
     event.status = if event.status.is_none() && quoted.is_none() {
         context.status()
     } else {
@@ -67,30 +82,59 @@ pub fn judge(event: &mut Event, context: &ReportContext) {
         &diagnostic,
         || context.folded(),
     );
-    let after_mail_from = || {
-        if diagnostic_decides {
-            reply::refused_after_mail_from(&diagnostic)
-        } else {
-            context.after_mail_from()
-        }
-    };
-    if matches!(
+    if verdict.reason == Reason::OnHold && !diagnostic_decides && diagnostic.trim().is_empty() {
+        // The report has no words for this recipient and the rest of it names no reason:
+        // nothing was said that could be held for a closer look.
+        verdict.reason = Reason::Undefined;
+    }
+    // The recipient's own words say which command was refused; failing that, the report's.
+    // Only these verdicts depend on it, and most reports need not be folded to read it.
+    let stages = matches!(
         verdict.reason,
         Reason::UserUnknown | Reason::HostUnknown | Reason::Filtered
-    ) && after_mail_from()
-    {
+    )
+    .then(|| {
+        Some(reply::stages_named(&diagnostic))
+            .filter(|s| s.any())
+            .unwrap_or_else(|| context.stages())
+    })
+    .unwrap_or_default();
+    if stages.mail_from {
         // The server refused the envelope sender; the recipient was never even asked about.
         verdict = reply::Verdict {
             kind: Kind::Block,
             reason: Reason::Rejected,
         };
     }
-    if verdict.reason == Reason::UserUnknown && context.after_data() {
-        // Accepted at RCPT, refused after DATA: a content filter spoke, not a missing mailbox.
-        verdict = reply::Verdict {
-            kind: Kind::Soft,
-            reason: Reason::Filtered,
+    if verdict.reason == Reason::UserUnknown {
+        let words = if diagnostic_decides {
+            diagnostic.as_str()
+        } else {
+            context.folded()
         };
+        let status_says_user_unknown = event.status.as_deref().and_then(reply::reason_from_status)
+            == Some(Reason::UserUnknown);
+        if !status_says_user_unknown
+            && diagnostic_decides
+            && reply::reason_from_text(context.folded()) == Some(Reason::Suspended)
+        {
+            // Some servers answer "user unknown" for a disabled account (au does), and the
+            // report's own words say which it is.
+            verdict = reply::Verdict {
+                kind: Kind::Soft,
+                reason: Reason::Suspended,
+            };
+        } else if !address_refused(event.status.as_deref(), stages, words)
+            && !provider_says_no_such_user(event, words)
+        {
+            // "User unknown" is also what content filters and recipients' own block lists
+            // answer after DATA, to give nothing away; without a sign that the address itself
+            // was refused, it is a filter's refusal: soft, never a reason to drop the address.
+            verdict = reply::Verdict {
+                kind: Kind::Soft,
+                reason: Reason::Filtered,
+            };
+        }
     }
     event.reason = Some(verdict.reason);
     if event.status.is_none() {
@@ -105,10 +149,10 @@ pub fn judge(event: &mut Event, context: &ReportContext) {
         }
         Some("delayed") => {
             // A delay report that names no cause is about the queue: it is expiring.
-            if matches!(
-                event.reason,
-                Some(Reason::OnHold | Reason::Undefined | Reason::NetworkError)
-            ) {
+            // (A network error read from the status alone is no more than that.)
+            if matches!(event.reason, Some(Reason::OnHold | Reason::Undefined))
+                || (event.reason == Some(Reason::NetworkError) && !diagnostic_decides)
+            {
                 event.reason = Some(Reason::Expired);
             }
             Kind::Delay
@@ -125,6 +169,62 @@ pub fn judge(event: &mut Event, context: &ReportContext) {
         }
         _ => verdict.kind,
     });
+}
+
+/// Is there evidence that a "user unknown" refusal concerned the address itself? A status code
+/// that says so (X.1.1 and kin), a refusal in reply to RCPT TO (said by the report, or implied
+/// by a reply that names the address when the status says nothing else), or a directory's own
+/// answer (`reply::says_lookup_failed`). A refusal after DATA is never about the address.
+fn address_refused(status: Option<&str>, stages: reply::Stages, words: &str) -> bool {
+    if stages.data {
+        return false;
+    }
+    let status_reason = status.and_then(reply::reason_from_status);
+    let status_says_nothing = status_reason.is_none_or(|r| r == Reason::Undefined);
+    status_reason == Some(Reason::UserUnknown)
+        || stages.rcpt
+        || (status_says_nothing && reply::reply_names_recipient(words))
+        || reply::says_lookup_failed(words)
+}
+
+/// Providers whose generic words are their documented answer for an address that does not
+/// exist: (host name ending of the reporting or remote MTA, phrase). Hotmail/Outlook answers a
+/// missing mailbox with RFC 5321's "Requested action not taken: mailbox unavailable";
+/// MessageLabs (Symantec Email Security.cloud) with "No such user" or "Invalid recipient".
+const PROVIDER_NO_SUCH_USER: &[(&str, &str)] = &[
+    (
+        "hotmail.com",
+        "requested action not taken: mailbox unavailable",
+    ),
+    (
+        "outlook.com",
+        "requested action not taken: mailbox unavailable",
+    ),
+    ("messagelabs.com", "no such user"),
+    ("messagelabs.com", "invalid recipient"),
+];
+
+/// Did a provider in `PROVIDER_NO_SUCH_USER` say, in its words for a missing mailbox, that
+/// this address does not exist?
+fn provider_says_no_such_user(event: &Event, words: &str) -> bool {
+    let hosts = [event.reporting_mta.as_deref(), event.remote_mta.as_deref()];
+    PROVIDER_NO_SUCH_USER.iter().any(|(suffix, phrase)| {
+        hosts.iter().flatten().any(|host| {
+            let host = host
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('.');
+            host.len() >= suffix.len()
+                && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        }) && contains_ignore_ascii_case(words, phrase)
+    })
+}
+
+fn contains_ignore_ascii_case(text: &str, phrase: &str) -> bool {
+    text.as_bytes()
+        .windows(phrase.len())
+        .any(|w| w.eq_ignore_ascii_case(phrase.as_bytes()))
 }
 
 /// What a report means when its words name no reason, by the software that wrote it:
