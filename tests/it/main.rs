@@ -4,3 +4,4 @@
 
 mod classify;
 mod common;
+mod mailstack;

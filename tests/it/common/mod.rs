@@ -1,6 +1,9 @@
 //! Helpers for the integration tests: run the real `bouncekit` binary in its own temporary
 //! directory with a cleared environment, parse its JSONL output, and compare records field by
-//! field, printing expected and actual side by side on a mismatch.
+//! field, printing expected and actual side by side on a mismatch. `mailstack` runs the private
+//! Postfix and Dovecot that the tests of real delivery reports talk to.
+
+pub mod mailstack;
 
 use std::fmt::Write as _;
 use std::fs;
