@@ -70,6 +70,69 @@ pub fn parse_key_hash(raw: &str, scratch: &mut String) -> Result<u64, Invalid> {
     Ok(key_hash(scratch))
 }
 
+/// `parse_key_hash` of raw bytes (a CSV field): for the plain form almost every list holds
+/// (see `plain_key_hash`) in one pass with no allocation, anything else through
+/// `parse_key_hash`; the result is the same either way (tested).
+pub fn key_hash_of_bytes(raw: &[u8], scratch: &mut String) -> Result<u64, Invalid> {
+    if let Some(hash) = plain_key_hash(raw) {
+        return Ok(hash);
+    }
+    let text = std::str::from_utf8(raw).map_err(|_| Invalid::Syntax)?;
+    parse_key_hash(text, scratch)
+}
+
+/// The key hash of an address already in plain form: nothing around it, a local part of
+/// the usual atom characters (no leading, trailing or double dot), one `@`, and a dotted
+/// domain of letters, digits and hyphens (no label empty, longer than 63 or starting or
+/// ending with a hyphen). `None` for anything else, which the full parse then decides.
+fn plain_key_hash(raw: &[u8]) -> Option<u64> {
+    let at = memchr::memchr(b'@', raw)?;
+    let (local, domain) = (&raw[..at], &raw[at + 1..]);
+    if local.is_empty() || local.len() > MAX_LOCAL_LEN || raw.len() > MAX_ADDRESS_LEN {
+        return None;
+    }
+    let mut lower = [0u8; MAX_ADDRESS_LEN];
+    let mut previous = b'.';
+    for (i, &b) in local.iter().enumerate() {
+        let ok = b.is_ascii_alphanumeric()
+            || matches!(b, b'_' | b'-' | b'+' | b'=' | b'\'')
+            || (b == b'.' && previous != b'.');
+        if !ok {
+            return None;
+        }
+        lower[i] = b.to_ascii_lowercase();
+        previous = b;
+    }
+    if previous == b'.' {
+        return None;
+    }
+    lower[at] = b'@';
+    let (mut label_len, mut dots) = (0usize, 0usize);
+    let mut previous = b'.';
+    for (i, &b) in domain.iter().enumerate() {
+        if b == b'.' {
+            if label_len == 0 || previous == b'-' {
+                return None;
+            }
+            dots += 1;
+            label_len = 0;
+        } else if b.is_ascii_alphanumeric() || (b == b'-' && label_len > 0) {
+            label_len += 1;
+            if label_len > 63 {
+                return None;
+            }
+        } else {
+            return None;
+        }
+        lower[at + 1 + i] = b.to_ascii_lowercase();
+        previous = b;
+    }
+    if label_len == 0 || previous == b'-' || dots == 0 {
+        return None;
+    }
+    Some(xxh3_64(&lower[..raw.len()]))
+}
+
 /// Writes the normalised form of `raw` into `out` (cleared first), checking its syntax.
 fn normalize_into(raw: &str, out: &mut String) -> Result<(), Invalid> {
     out.clear();
@@ -216,6 +279,54 @@ mod tests {
             );
         }
         assert_eq!(parse_key_hash("nope", &mut scratch), Err(Invalid::NoAt));
+    }
+
+    #[test]
+    fn the_plain_path_agrees_with_the_full_parse() {
+        // Local parts and domains built from the characters that matter to either path,
+        // with a stray one now and then.
+        const LOCAL: &[u8] = b"aZ09._-+='";
+        const DOMAIN: &[u8] = b"aZ09-.";
+        const STRAY: &[u8] = b"@\"<> _.-";
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut scratch = String::new();
+        let mut plain = 0;
+        for _ in 0..50_000 {
+            let mut raw = Vec::new();
+            for _ in 0..1 + next() % 8 {
+                raw.push(LOCAL[(next() % LOCAL.len() as u64) as usize]);
+            }
+            raw.push(b'@');
+            for _ in 0..1 + next() % 10 {
+                raw.push(DOMAIN[(next() % DOMAIN.len() as u64) as usize]);
+            }
+            raw.extend_from_slice(b".example");
+            if next() % 4 == 0 {
+                let at = (next() % raw.len() as u64) as usize;
+                raw.insert(at, STRAY[(next() % STRAY.len() as u64) as usize]);
+            }
+            let text = String::from_utf8(raw.clone()).unwrap();
+            let full = parse_key_hash(&text, &mut scratch);
+            if let Some(hash) = plain_key_hash(&raw) {
+                plain += 1;
+                assert_eq!(full, Ok(hash), "{text:?}");
+            }
+            assert_eq!(key_hash_of_bytes(&raw, &mut scratch), full, "{text:?}");
+        }
+        assert!(
+            plain > 5_000,
+            "the generator reaches the plain path ({plain})"
+        );
+        assert_eq!(
+            plain_key_hash(b"Jan.Novak@Example.ORG"),
+            Some(key_hash("jan.novak@example.org"))
+        );
     }
 
     #[test]

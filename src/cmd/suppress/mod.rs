@@ -283,7 +283,7 @@ pub fn run(args: SuppressArgs, quiet: bool) -> Result<Exit> {
     let path = store::resolve_path(args.db.as_deref())?;
     match args.action {
         Action::Add(a) => add::run(a, &mut Store::open(&path)?, quiet),
-        Action::Filter(a) => filter::run(a, &Store::open_existing(&path)?, quiet),
+        Action::Filter(a) => filter::run(a, Store::open_existing(&path)?, quiet),
         Action::Import(a) => import::run(a, &mut Store::open(&path)?, quiet),
         Action::Export(a) => export::run(a, &Store::open_existing(&path)?),
         Action::Show(a) => show::run(a, &Store::open_existing(&path)?),
