@@ -25,6 +25,9 @@ _bouncekit() {
             bouncekit,help)
                 cmd="bouncekit__subcmd__help"
                 ;;
+            bouncekit,report)
+                cmd="bouncekit__subcmd__report"
+                ;;
             bouncekit,suppress)
                 cmd="bouncekit__subcmd__suppress"
                 ;;
@@ -36,6 +39,9 @@ _bouncekit() {
                 ;;
             bouncekit__subcmd__help,help)
                 cmd="bouncekit__subcmd__help__subcmd__help"
+                ;;
+            bouncekit__subcmd__help,report)
+                cmd="bouncekit__subcmd__help__subcmd__report"
                 ;;
             bouncekit__subcmd__help,suppress)
                 cmd="bouncekit__subcmd__help__subcmd__suppress"
@@ -152,7 +158,7 @@ _bouncekit() {
 
     case "${cmd}" in
         bouncekit)
-            opts="-q -h -V --quiet --help --version classify suppress generate help"
+            opts="-q -h -V --quiet --help --version classify suppress report generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,7 +244,7 @@ _bouncekit() {
             return 0
             ;;
         bouncekit__subcmd__help)
-            opts="classify suppress generate help"
+            opts="classify suppress report generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,6 +286,20 @@ _bouncekit() {
             return 0
             ;;
         bouncekit__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bouncekit__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -454,6 +474,48 @@ _bouncekit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bouncekit__subcmd__report)
+            opts="-o -q -h -V --format --output --top --db --unconfirmed --confirmed --list --column --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "table markdown csv json html" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --list)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -29,6 +29,7 @@ complete -c bouncekit -n "__fish_bouncekit_needs_command" -s h -l help -d 'Print
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -s V -l version -d 'Print version'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
+complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand classify" -l format -d 'Output format' -r -f -a "jsonl\t'One JSON object per line'
@@ -155,15 +156,31 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete addresses and their history; unsubscribed and complained ones leave a tombstone'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "config" -d 'Show or set the options kept in the store (soft-limit, soft-window)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l format -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned tables (coloured on a terminal unless NO_COLOR is set)'
+markdown\t'Markdown tables'
+csv\t'One row per campaign'
+json\t'Everything, as one JSON document'
+html\t'One self-contained page with SVG charts'"
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s o -l output -d 'Write to FILE instead of stdout' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l top -d 'How many reasons, domains and alerts to show' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l db -d 'Add the store\'s addresses per state (the store: PATH, or $BOUNCEKIT_DB)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l list -d 'With --unconfirmed or --confirmed: the original recipient list, whose rows (all their columns, so `send` has its variables) are written for the recipients chosen' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l column -d 'With --list: the address column, when it is not found by name' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l unconfirmed -d 'Instead of a report: the recipients sent to that have no delivery or read confirmation, as a recipient list (to mail them again)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l confirmed -d 'Instead of a report: the recipients with a delivery or read confirmation'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s V -l version -d 'Print version'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -l man-dir -d 'Folder for the man pages (one per subcommand)' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -l completions-dir -d 'Folder for the bash, zsh and fish completions' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress generate help" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "add" -d 'Ingest event records (from classify) and failed send-log records (from send)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "filter" -d 'Write the sendable rows of a recipient list; drop the rest'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "import" -d 'Import an external list (a CRM\'s unsubscribes, an ESP\'s suppression export)'

@@ -35,6 +35,9 @@ pub enum Command {
     /// Keep the recipient store and clean lists against it.
     Suppress(crate::cmd::suppress::SuppressArgs),
 
+    /// Turn send logs and events into per-campaign figures, charts and alerts.
+    Report(crate::cmd::report::ReportArgs),
+
     /// Write the man pages and shell completions (for packagers and the repository).
     #[command(hide = true)]
     Generate(GenerateArgs),

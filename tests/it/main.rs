@@ -5,4 +5,5 @@
 mod classify;
 mod common;
 mod mailstack;
+mod report;
 mod suppress;

@@ -1,0 +1,251 @@
+//! A report as text: an aligned table for the terminal, Markdown, CSV (one row per
+//! campaign) and JSON (everything). HTML is in `html.rs`.
+
+use std::io::Write;
+
+use anyhow::Result;
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+
+use super::summary::{Campaign, Report};
+
+/// Reads one figure of a campaign, as shown.
+pub type FigureOf = fn(&Campaign) -> String;
+
+/// The rows of the campaign table: a label and how to read the figure from a campaign.
+pub const CAMPAIGN_ROWS: &[(&str, FigureOf)] = &[
+    ("sent", |c| c.sent.to_string()),
+    ("rejected at send time", |c| c.rejected.to_string()),
+    ("deferred", |c| c.deferred.to_string()),
+    ("skipped", |c| c.skipped.to_string()),
+    ("confirmed delivered (DSN)", |c| c.delivered.to_string()),
+    ("confirmed read (MDN)", |c| c.read.to_string()),
+    ("hard bounces", |c| c.hard.to_string()),
+    ("soft bounces", |c| c.soft.to_string()),
+    ("blocked (sender side)", |c| c.block.to_string()),
+    ("delayed", |c| c.delay.to_string()),
+    ("autoreplies", |c| c.autoreply.to_string()),
+    ("unsubscribes", |c| c.unsubscribe.to_string()),
+    ("complaints", |c| c.complaint.to_string()),
+    ("no feedback", |c| c.no_feedback.to_string()),
+    ("bounce rate", |c| percent(c.bounce_rate)),
+    ("deliverability", |c| percent(c.deliverability)),
+];
+
+/// A rate as a percentage with one decimal, or "-" when nothing was sent.
+pub fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// A bounce rate above this is worth a colour: mailbox providers start to distrust a sender
+/// at a few percent.
+const HIGH_BOUNCE_RATE: f64 = 0.02;
+
+/// The sections of a report as (title, header, rows), shared by the table and Markdown.
+fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
+    let mut out = Vec::new();
+    let mut header = vec!["".to_string()];
+    header.extend(report.campaigns.iter().map(|c| c.campaign.clone()));
+    let rows = CAMPAIGN_ROWS
+        .iter()
+        .map(|(label, value)| {
+            let mut row = vec![label.to_string()];
+            row.extend(report.campaigns.iter().map(value));
+            row
+        })
+        .collect();
+    out.push(("Campaigns".to_string(), header, rows));
+    out.push((
+        "Top reasons".into(),
+        vec!["reason".into(), "count".into()],
+        report
+            .reasons
+            .iter()
+            .map(|r| vec![r.name.clone(), r.count.to_string()])
+            .collect(),
+    ));
+    out.push((
+        "Top recipient domains".into(),
+        [
+            "domain",
+            "sent",
+            "delivered",
+            "hard",
+            "soft",
+            "block",
+            "complaint",
+        ]
+        .map(String::from)
+        .to_vec(),
+        report
+            .domains
+            .iter()
+            .map(|d| {
+                vec![
+                    d.domain.clone(),
+                    d.sent.to_string(),
+                    d.delivered.to_string(),
+                    d.hard.to_string(),
+                    d.soft.to_string(),
+                    d.block.to_string(),
+                    d.complaint.to_string(),
+                ]
+            })
+            .collect(),
+    ));
+    for (title, alerts) in [
+        (
+            "Sender-side blocks by blocklist or provider",
+            &report.blocks_by_list,
+        ),
+        (
+            "Sender-side blocks by receiving domain",
+            &report.blocks_by_domain,
+        ),
+    ] {
+        out.push((
+            title.to_string(),
+            ["name", "count", "example"].map(String::from).to_vec(),
+            alerts
+                .iter()
+                .map(|a| vec![a.name.clone(), a.count.to_string(), a.example.clone()])
+                .collect(),
+        ));
+    }
+    if let Some(store) = &report.store {
+        out.push((
+            "Store: addresses per state".into(),
+            vec!["state".into(), "addresses".into()],
+            store
+                .iter()
+                .map(|c| vec![c.name.clone(), c.count.to_string()])
+                .collect(),
+        ));
+    }
+    out
+}
+
+/// The aligned table for a terminal; `colour` marks high bounce rates and the alerts.
+pub fn table(report: &Report, colour: bool, out: &mut dyn Write) -> Result<()> {
+    for (title, header, rows) in sections(report) {
+        if rows.is_empty() {
+            continue;
+        }
+        let alert = title.starts_with("Sender-side");
+        let heading = if colour && alert {
+            format!("\x1b[1;31m{title}\x1b[0m (your server's reputation, not your subscribers)")
+        } else if colour {
+            format!("\x1b[1m{title}\x1b[0m")
+        } else if alert {
+            format!("{title} (your server's reputation, not your subscribers)")
+        } else {
+            title.clone()
+        };
+        writeln!(out, "{heading}")?;
+        let mut t = Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(header);
+        // Long example lines wrap within the terminal's width (a pipe gets 120 columns).
+        if !t.is_tty() || t.width().is_none() {
+            t.set_width(120);
+        }
+        if colour {
+            t.enforce_styling();
+        } else {
+            t.force_no_tty();
+        }
+        for row in rows {
+            let high = title == "Campaigns" && row[0] == "bounce rate";
+            t.add_row(row.into_iter().enumerate().map(|(i, cell)| {
+                let c = Cell::new(&cell);
+                let too_high = high
+                    && i > 0
+                    && cell
+                        .trim_end_matches('%')
+                        .parse::<f64>()
+                        .is_ok_and(|p| p / 100.0 > HIGH_BOUNCE_RATE);
+                if colour && too_high {
+                    c.fg(Color::Red)
+                } else {
+                    c
+                }
+            }));
+        }
+        writeln!(out, "{t}")?;
+        if title == "Campaigns" && report.unmatched_events > 0 {
+            writeln!(
+                out,
+                "({} reports matched no message of the send logs read)",
+                report.unmatched_events
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// GitHub-flavoured Markdown tables.
+pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "# bouncekit report\n")?;
+    for (title, header, rows) in sections(report) {
+        writeln!(out, "## {title}\n")?;
+        if rows.is_empty() {
+            writeln!(out, "None.\n")?;
+            continue;
+        }
+        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        writeln!(
+            out,
+            "| {} |",
+            header
+                .iter()
+                .map(|h| cell(h))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        )?;
+        let rule: Vec<&str> = (0..header.len())
+            .map(|i| if i == 0 { "---" } else { "---:" })
+            .collect();
+        writeln!(out, "| {} |", rule.join(" | "))?;
+        for row in rows {
+            writeln!(
+                out,
+                "| {} |",
+                row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
+            )?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// One CSV row per campaign.
+pub fn csv(report: &Report, out: &mut dyn Write) -> Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let mut header = vec!["campaign"];
+    header.extend(CAMPAIGN_ROWS.iter().map(|(label, _)| *label));
+    w.write_record(header.iter().map(|h| h.replace(' ', "_")))?;
+    for c in &report.campaigns {
+        let mut row = vec![c.campaign.clone()];
+        row.extend(CAMPAIGN_ROWS.iter().map(|(label, value)| {
+            // Rates as fractions, for spreadsheets to format.
+            match *label {
+                "bounce rate" => c.bounce_rate.map_or(String::new(), |r| format!("{r:.4}")),
+                "deliverability" => c
+                    .deliverability
+                    .map_or(String::new(), |r| format!("{r:.4}")),
+                _ => value(c),
+            }
+        }));
+        w.write_record(row.iter().map(|cell| crate::io::spreadsheet_safe(cell)))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Everything, as one JSON document.
+pub fn json(report: &Report, out: &mut dyn Write) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)?;
+    Ok(())
+}
