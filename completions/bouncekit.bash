@@ -667,7 +667,7 @@ _bouncekit() {
             fi
             case "${prev}" in
                 --state)
-                    COMPREPLY=($(compgen -W "unknown active soft-bouncing bounced unsubscribed complained inactive" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "unknown active soft_bouncing bounced unsubscribed complained inactive" -- "${cur}"))
                     return 0
                     ;;
                 --format)

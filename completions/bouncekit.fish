@@ -93,7 +93,7 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from import" -s V -l version -d 'Print version'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -l state -d 'Only recipients in this state (repeatable; default: all)' -r -f -a "unknown\t''
 active\t''
-soft-bouncing\t''
+soft_bouncing\t''
 bounced\t''
 unsubscribed\t''
 complained\t''

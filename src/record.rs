@@ -51,6 +51,11 @@ impl Kind {
         }
     }
 
+    /// The kind named `text` (as the records write it), if any.
+    pub fn parse(text: &str) -> Option<Kind> {
+        serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
+    }
+
     /// True for the kinds that say a delivery failed (what `--bounces-only` keeps, with the
     /// other report kinds).
     pub fn is_failure(self) -> bool {
@@ -170,6 +175,10 @@ impl Reason {
         }
     }
 }
+
+/// The `status` values of a send-log record (`send`'s journal); an event record's `status` is
+/// an RFC 3463 code instead, which is how the two kinds of record are told apart.
+pub const SEND_STATUSES: &[&str] = &["sent", "failed", "deferred", "skipped", "dry_run"];
 
 /// One (message, recipient) verdict. Every field but `error` is always present in the output,
 /// `null` where unknown, so CSV columns and JSON keys are stable.

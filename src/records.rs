@@ -184,6 +184,56 @@ fn for_each_csv<T: DeserializeOwned>(
     }
 }
 
+/// The fields of an event record or a send-log record that the subcommands reading them
+/// (`suppress add`, `report`) use; any others are ignored.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct Incoming {
+    #[serde(deserialize_with = "lenient_text")]
+    pub recipient: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub reason: Option<String>,
+    /// An event's RFC 3463 code, or a send-log record's outcome (`SEND_STATUSES`).
+    #[serde(deserialize_with = "lenient_text")]
+    pub status: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub date: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub source: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub message_id: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub original_message_id: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub envelope_id: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub campaign: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub diagnostic: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub remote_mta: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub error: Option<String>,
+    // Send-log fields.
+    #[serde(deserialize_with = "lenient_text")]
+    pub time: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub enhanced_status: Option<String>,
+    #[serde(deserialize_with = "lenient_text")]
+    pub response: Option<String>,
+}
+
+impl Incoming {
+    /// A send-log record (not an event record): its `status` is an outcome of `send`.
+    pub fn is_send_log(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|s| crate::record::SEND_STATUSES.contains(&s))
+    }
+}
+
 /// A field that may be written as text, a number or a boolean (CSV cells read as numbers
 /// when they look like one; JSON writers differ), as text; null or blank as `None`.
 pub fn lenient_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

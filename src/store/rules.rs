@@ -16,11 +16,13 @@ use std::str::FromStr;
 
 use crate::record::Kind;
 
-/// A recipient's state (the design's "The recipient store").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A recipient's state (the design's "The recipient store"). Its names on the command line
+/// are the ones the records use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum State {
     Unknown,
     Active,
+    #[value(name = "soft_bouncing")]
     SoftBouncing,
     Bounced,
     Unsubscribed,

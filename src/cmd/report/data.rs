@@ -10,45 +10,11 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
-use serde::Deserialize;
 
 use crate::address;
 use crate::io;
 use crate::record::Kind;
-use crate::records::{self, Item, lenient_text};
-
-/// The `status` values of a send-log record.
-const SEND_STATUSES: &[&str] = &["sent", "failed", "deferred", "skipped", "dry_run"];
-
-/// The fields of either record that `report` reads.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Incoming {
-    #[serde(deserialize_with = "lenient_text")]
-    recipient: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    status: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    kind: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    reason: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    campaign: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    message_id: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    envelope_id: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    original_message_id: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    diagnostic: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    response: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    remote_mta: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    error: Option<String>,
-}
+use crate::records::{self, Incoming, Item};
 
 /// One message of a send log, as its last record says.
 #[derive(Debug, Clone)]
@@ -139,12 +105,12 @@ enum Read {
 
 fn read_one(r: Incoming) -> Option<Read> {
     let recipient = address::Address::parse(r.recipient.as_deref()?).ok()?.email;
-    let kind = r.kind.as_deref().and_then(parse_kind);
-    if let Some(status) = r.status.as_deref().filter(|s| SEND_STATUSES.contains(s)) {
+    let kind = r.kind.as_deref().and_then(Kind::parse);
+    if r.is_send_log() {
         return Some(Read::Send(Send {
             recipient,
             campaign: r.campaign.unwrap_or_else(|| NO_CAMPAIGN.into()),
-            status: status.to_string(),
+            status: r.status.unwrap_or_default(),
             message_id: r.message_id.as_deref().map(bare_id),
             envelope_id: r.envelope_id,
             kind,
@@ -166,10 +132,6 @@ fn read_one(r: Incoming) -> Option<Read> {
         diagnostic: r.diagnostic,
         remote_mta: r.remote_mta,
     }))
-}
-
-fn parse_kind(text: &str) -> Option<Kind> {
-    serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
 }
 
 /// A Message-ID without its angle brackets and spaces, as both sides are compared.

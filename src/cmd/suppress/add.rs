@@ -2,7 +2,6 @@
 //! batches of one transaction each, and report what changed.
 
 use anyhow::Result;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::AddArgs;
@@ -11,15 +10,12 @@ use crate::clock;
 use crate::exit::Exit;
 use crate::io::{self, TableWriter};
 use crate::record::Kind;
-use crate::records::{self, Item, lenient_text};
+use crate::records::{self, Incoming, Item};
 use crate::store::{Change, NewEvent, Origin, StateChange, Store, event_id};
 
 /// Events per transaction: large enough that the commit costs little per event, small enough
 /// that a killed run loses (and a re-run redoes) little.
 const BATCH: usize = 100_000;
-
-/// The `status` values of a send-log record (an event record's `status` is an RFC 3463 code).
-const SEND_STATUSES: &[&str] = &["sent", "failed", "deferred", "skipped", "dry_run"];
 
 const CHANGE_COLUMNS: &[&str] = &["email", "from", "to", "reason", "time", "event", "source"];
 
@@ -119,53 +115,16 @@ pub(super) fn change_values(c: &StateChange) -> Vec<Value> {
     ]
 }
 
-/// The fields of an event record or a send-log record that ingesting reads (any others are
-/// ignored).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct Incoming {
-    #[serde(deserialize_with = "lenient_text")]
-    recipient: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    kind: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    reason: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    status: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    date: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    source: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    message_id: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    original_message_id: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    diagnostic: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    error: Option<String>,
-    // Send-log fields.
-    #[serde(deserialize_with = "lenient_text")]
-    time: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    enhanced_status: Option<String>,
-    #[serde(deserialize_with = "lenient_text")]
-    response: Option<String>,
-}
-
 /// The event a record stands for, or `None` when it says nothing about an address's
 /// deliverability.
 fn to_event(r: Incoming, input: &str, now: i64) -> Option<NewEvent> {
-    if r.status
-        .as_deref()
-        .is_some_and(|s| SEND_STATUSES.contains(&s))
-    {
+    if r.is_send_log() {
         return send_failure(r, now);
     }
     if r.error.is_some() {
         return None;
     }
-    let kind = parse_kind(r.kind.as_deref()?)?;
+    let kind = Kind::parse(r.kind.as_deref()?)?;
     if matches!(kind, Kind::NotBounce | Kind::Unknown) {
         return None;
     }
@@ -208,7 +167,7 @@ fn send_failure(r: Incoming, now: i64) -> Option<NewEvent> {
     if r.status.as_deref() != Some("failed") {
         return None;
     }
-    let kind = parse_kind(r.kind.as_deref()?)?;
+    let kind = Kind::parse(r.kind.as_deref()?)?;
     let address = Address::parse(r.recipient.as_deref()?).ok()?;
     let time = r
         .time
@@ -234,8 +193,4 @@ fn send_failure(r: Incoming, now: i64) -> Option<NewEvent> {
         id,
         force: false,
     })
-}
-
-fn parse_kind(text: &str) -> Option<Kind> {
-    serde_json::from_value(Value::String(text.to_string())).ok()
 }

@@ -8,7 +8,7 @@ use super::ExportArgs;
 use crate::clock;
 use crate::exit::Exit;
 use crate::io::{self, TableWriter};
-use crate::store::{Recipient, State, Store};
+use crate::store::{Recipient, Store};
 
 const COLUMNS: &[&str] = &[
     "email",
@@ -21,10 +21,9 @@ const COLUMNS: &[&str] = &[
 ];
 
 pub fn run(args: ExportArgs, store: &Store) -> Result<Exit> {
-    let states: Vec<State> = args.state.iter().map(|&s| s.into()).collect();
     let out = io::open_output(args.output.as_deref())?;
     let mut writer = TableWriter::new(out, args.format, COLUMNS).spreadsheet_safe();
-    store.for_each_recipient(&states, |r| writer.write(&values(&r)))?;
+    store.for_each_recipient(&args.state, |r| writer.write(&values(&r)))?;
     writer.finish()?;
     Ok(Exit::Success)
 }

@@ -176,37 +176,11 @@ pub struct ImportArgs {
     pub column: Option<String>,
 }
 
-/// A state for `export --state`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum StateArg {
-    Unknown,
-    Active,
-    SoftBouncing,
-    Bounced,
-    Unsubscribed,
-    Complained,
-    Inactive,
-}
-
-impl From<StateArg> for State {
-    fn from(s: StateArg) -> State {
-        match s {
-            StateArg::Unknown => State::Unknown,
-            StateArg::Active => State::Active,
-            StateArg::SoftBouncing => State::SoftBouncing,
-            StateArg::Bounced => State::Bounced,
-            StateArg::Unsubscribed => State::Unsubscribed,
-            StateArg::Complained => State::Complained,
-            StateArg::Inactive => State::Inactive,
-        }
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Only recipients in this state (repeatable; default: all).
     #[arg(long, value_enum, value_name = "STATE")]
-    pub state: Vec<StateArg>,
+    pub state: Vec<State>,
 
     /// Output format (CSV cells that look like formulas are neutralised for spreadsheets).
     #[arg(long, value_enum, default_value_t = Format::Csv)]
