@@ -10,16 +10,13 @@ use crate::address::Address;
 use crate::clock;
 use crate::exit::Exit;
 use crate::io::{self, TableWriter};
-use crate::record::Kind;
+use crate::record::{Kind, SendStatus};
 use crate::records::{self, Item, lenient_text};
 use crate::store::{Change, NewEvent, Origin, StateChange, Store, event_id};
 
 /// Events per transaction: large enough that the commit costs little per event, small enough
 /// that a killed run loses (and a re-run redoes) little.
 const BATCH: usize = 100_000;
-
-/// The `status` values of a send-log record (an event record's `status` is an RFC 3463 code).
-const SEND_STATUSES: &[&str] = &["sent", "failed", "deferred", "skipped", "dry_run"];
 
 const CHANGE_COLUMNS: &[&str] = &["email", "from", "to", "reason", "time", "event", "source"];
 
@@ -156,10 +153,8 @@ struct Incoming {
 /// The event a record stands for, or `None` when it says nothing about an address's
 /// deliverability.
 fn to_event(r: Incoming, input: &str, now: i64) -> Option<NewEvent> {
-    if r.status
-        .as_deref()
-        .is_some_and(|s| SEND_STATUSES.contains(&s))
-    {
+    // A send-log `status` is one of `SendStatus`; an event record's is an RFC 3463 code.
+    if r.status.as_deref().and_then(SendStatus::parse).is_some() {
         return send_failure(r, now);
     }
     if r.error.is_some() {
