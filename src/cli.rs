@@ -35,6 +35,9 @@ pub enum Command {
     /// Keep the recipient store and clean lists against it.
     Suppress(crate::cmd::suppress::SuppressArgs),
 
+    /// Mail a template to a recipient list, with delivery reports, exactly once.
+    Send(Box<crate::cmd::send::SendArgs>),
+
     /// Write the man pages and shell completions (for packagers and the repository).
     #[command(hide = true)]
     Generate(GenerateArgs),

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Classify(args) => cmd::classify::run(args, cli.quiet),
         Command::Suppress(args) => cmd::suppress::run(args, cli.quiet),
+        Command::Send(args) => cmd::send::run(*args, cli.quiet),
         Command::Generate(args) => cmd::generate::run(args),
     };
     match result {

@@ -2,4 +2,5 @@
 
 pub mod classify;
 pub mod generate;
+pub mod send;
 pub mod suppress;
