@@ -518,7 +518,8 @@ impl Connection {
             )));
         };
         match reply.code {
-            235 => Ok(()),
+            // 235 is the answer; a sink (Postfix's smtp-sink) says 250: success all the same.
+            200..=299 => Ok(()),
             c if (400..500).contains(&c) => Err(Transient(anyhow::anyhow!(
                 "{server} could not authenticate {} now: {reply}",
                 creds.user
