@@ -399,20 +399,20 @@ fn load_store(args: &SendArgs, quiet: bool) -> Result<Unsendable> {
     }
     let path = match &args.db {
         Some(p) => p.clone(),
-        None => {
-            let path = store::default_path()?;
-            if !path.exists() {
+        None => match store::default_path() {
+            Ok(path) if path.exists() => path,
+            found => {
                 if !quiet {
+                    let place = found
+                        .map_or_else(|e| format!("({e:#})"), |p| format!("at {}", p.display()));
                     eprintln!(
-                        "bouncekit: send: no recipient store at {} (nothing is suppressed; \
-                         --no-store says that is intended)",
-                        path.display()
+                        "bouncekit: send: no recipient store {place}: nothing is suppressed \
+                         (--no-store says that is intended)"
                     );
                 }
                 return Ok(map);
             }
-            path
-        }
+        },
     };
     let store = Store::open_existing(&path)?;
     store.for_each_unsendable(|hash, _key, state, reason| {
