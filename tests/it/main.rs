@@ -5,3 +5,4 @@
 mod classify;
 mod common;
 mod mailstack;
+mod send;
