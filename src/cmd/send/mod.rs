@@ -904,9 +904,9 @@ fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
 
 fn style_bar(bar: &indicatif::ProgressBar, counters: Arc<Counters>, has_total: bool) {
     let template = if has_total {
-        "{bar:30} {pos}/{len} {counts} {per_sec} ETA {eta}"
+        "{bar:30} {pos}/{len} {counts} {rate} ETA {eta}"
     } else {
-        "{spinner} {pos} rows {counts} {per_sec}"
+        "{spinner} {pos} rows {counts} {rate}"
     };
     let style = indicatif::ProgressStyle::with_template(template)
         .expect("a valid template")
@@ -922,6 +922,12 @@ fn style_bar(bar: &indicatif::ProgressBar, counters: Arc<Counters>, has_total: b
                     c(SendStatus::Deferred),
                     c(SendStatus::Skipped)
                 );
+            },
+        )
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", state.per_sec());
             },
         );
     bar.set_style(style);
@@ -945,17 +951,22 @@ fn summary(t: &Tally, counters: &Counters, took: Duration, args: &SendArgs) {
             let _ = write!(line, ", {} unknown", c(SendStatus::Unknown));
         }
     }
-    let _ = write!(
-        line,
-        ", {} skipped ({} suppressed, {} invalid, {} duplicates, {} not rendered, {} unreadable, {} unknown outcome)",
-        c(SendStatus::Skipped),
-        t.suppressed,
-        t.invalid,
-        t.duplicate,
-        t.template,
-        t.unreadable,
-        t.unknown_held.len()
-    );
+    let _ = write!(line, ", {} skipped", c(SendStatus::Skipped));
+    let why: Vec<String> = [
+        (t.suppressed, "suppressed"),
+        (t.invalid, "invalid"),
+        (t.duplicate, "duplicates"),
+        (t.template, "not rendered"),
+        (t.unreadable, "unreadable"),
+        (t.unknown_held.len() as u64, "unknown outcome"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if !why.is_empty() {
+        let _ = write!(line, " ({})", why.join(", "));
+    }
     if t.already > 0 {
         let _ = write!(line, "; {} already done in the resumed log", t.already);
     }
