@@ -632,15 +632,28 @@ fn starttls_is_used_and_the_certificate_checked() {
     );
 }
 
-/// A scripted SMTP server on 127.0.0.1: offers `keywords` in EHLO, takes every message, and
-/// keeps every command line it was sent.
+/// A scripted SMTP server on 127.0.0.1: offers `keywords` in EHLO, takes every message (but
+/// see `Script`), and keeps every command line it was sent.
 struct FakeServer {
     port: u16,
     commands: Arc<Mutex<Vec<String>>>,
 }
 
+/// How the scripted server misbehaves.
+#[derive(Clone, Copy, Default)]
+struct Script {
+    /// After this many messages on a session, answer the next command with 421 and close.
+    close_after: Option<usize>,
+    /// Close without answering the final dot of a message to a recipient containing this.
+    no_reply_for: Option<&'static str>,
+}
+
 impl FakeServer {
     fn start(keywords: &'static [&'static str]) -> FakeServer {
+        Self::scripted(keywords, Script::default())
+    }
+
+    fn scripted(keywords: &'static [&'static str], script: Script) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let commands = Arc::new(Mutex::new(Vec::new()));
@@ -648,7 +661,7 @@ impl FakeServer {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, keywords, seen));
+                std::thread::spawn(move || serve(stream, keywords, script, seen));
             }
         });
         FakeServer { port, commands }
@@ -661,9 +674,16 @@ impl FakeServer {
     fn commands(&self) -> Vec<String> {
         self.commands.lock().unwrap().clone()
     }
+
+    fn count(&self, prefix: &str) -> usize {
+        self.commands()
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .count()
+    }
 }
 
-fn serve(stream: TcpStream, keywords: &[&str], seen: Arc<Mutex<Vec<String>>>) {
+fn serve(stream: TcpStream, keywords: &[&str], script: Script, seen: Arc<Mutex<Vec<String>>>) {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
@@ -671,6 +691,8 @@ fn serve(stream: TcpStream, keywords: &[&str], seen: Arc<Mutex<Vec<String>>>) {
     let mut lines = BufReader::new(stream);
     let _ = out.write_all(b"220 fake ESMTP\r\n");
     let mut line = String::new();
+    let mut messages = 0;
+    let mut rcpt = String::new();
     while lines.read_line(&mut line).unwrap_or(0) > 0 {
         let command = line.trim_end().to_string();
         line.clear();
@@ -680,6 +702,10 @@ fn serve(stream: TcpStream, keywords: &[&str], seen: Arc<Mutex<Vec<String>>>) {
             .next()
             .unwrap_or("")
             .to_ascii_uppercase();
+        if script.close_after == Some(messages) && verb != "QUIT" && verb != "EHLO" {
+            let _ = out.write_all(b"421 4.3.2 closing for the test\r\n");
+            return;
+        }
         let reply = match verb.as_str() {
             "EHLO" => {
                 let mut r = String::from("250-fake\r\n");
@@ -687,6 +713,10 @@ fn serve(stream: TcpStream, keywords: &[&str], seen: Arc<Mutex<Vec<String>>>) {
                     r += &format!("250-{k}\r\n");
                 }
                 r + "250 ENHANCEDSTATUSCODES\r\n"
+            }
+            "RCPT" => {
+                rcpt = command.clone();
+                "250 2.1.5 ok\r\n".to_string()
             }
             "DATA" => {
                 let _ = out.write_all(b"354 go on\r\n");
@@ -697,6 +727,10 @@ fn serve(stream: TcpStream, keywords: &[&str], seen: Arc<Mutex<Vec<String>>>) {
                     }
                     body.clear();
                 }
+                if script.no_reply_for.is_some_and(|r| rcpt.contains(r)) {
+                    return;
+                }
+                messages += 1;
                 "250 2.0.0 queued\r\n".to_string()
             }
             "QUIT" => {
@@ -709,6 +743,117 @@ fn serve(stream: TcpStream, keywords: &[&str], seen: Arc<Mutex<Vec<String>>>) {
             return;
         }
     }
+}
+
+#[test]
+fn sessions_are_renewed_when_closed_or_used_up() {
+    let sandbox = Sandbox::new();
+    sandbox.write("hi.txt", b"Hi\n");
+    sandbox.write("list.csv", load_list(1, 5).as_bytes());
+    let base = [
+        "--from",
+        "news@example.com",
+        "--subject",
+        "Hi",
+        "--text",
+        "hi.txt",
+        "--no-store",
+        "--connections",
+        "1",
+        "--retry-delay",
+        "10ms",
+        "list.csv",
+    ];
+    // The server closes each session after two messages (421): the next message is tried
+    // again on a new session.
+    let closing = FakeServer::scripted(
+        &["PIPELINING"],
+        Script {
+            close_after: Some(2),
+            ..Script::default()
+        },
+    );
+    let url = closing.url();
+    let mut args = vec!["send", "--smtp", &url];
+    args.extend(base);
+    let records = sandbox.run(&args).ok_records();
+    let sent = with_status(&records, "sent");
+    assert_eq!(sent.len(), 5, "{records:?}");
+    assert_eq!(
+        sent.iter().filter(|r| r["attempts"] == 2).count(),
+        2,
+        "{records:?}"
+    );
+    assert_eq!(closing.count("EHLO"), 3);
+    // --max-per-connection 2: a new session every two messages, each ended with QUIT.
+    let server = FakeServer::start(&["PIPELINING"]);
+    let url = server.url();
+    let mut args = vec!["send", "--smtp", &url, "--max-per-connection", "2"];
+    args.extend(base);
+    assert_eq!(
+        with_status(&sandbox.run(&args).ok_records(), "sent").len(),
+        5
+    );
+    assert_eq!(server.count("EHLO"), 3);
+    assert_eq!(server.count("QUIT"), 3);
+    // Without PIPELINING every command waits for its reply, and it works all the same.
+    let slow = FakeServer::start(&[]);
+    let url = slow.url();
+    let mut args = vec!["send", "--smtp", &url];
+    args.extend(base);
+    assert_eq!(
+        with_status(&sandbox.run(&args).ok_records(), "sent").len(),
+        5
+    );
+}
+
+#[test]
+fn no_reply_to_the_final_dot_is_an_unknown_outcome_never_resent() {
+    let sandbox = Sandbox::new();
+    sandbox.write("hi.txt", b"Hi\n");
+    sandbox.write("list.csv", load_list(1, 3).as_bytes());
+    let server = FakeServer::scripted(
+        &["PIPELINING"],
+        Script {
+            no_reply_for: Some("load-2@"),
+            ..Script::default()
+        },
+    );
+    let url = server.url();
+    let out = sandbox.run(&[
+        "send",
+        "--smtp",
+        &url,
+        "--from",
+        "news@example.com",
+        "--subject",
+        "Hi",
+        "--text",
+        "hi.txt",
+        "--no-store",
+        "--connections",
+        "1",
+        "--retry-delay",
+        "10ms",
+        "list.csv",
+    ]);
+    let records = out.ok_records();
+    check(
+        "unknown",
+        record(&records, "load-2@example.test", "unknown"),
+        &[
+            ("reason", is("no_reply_to_data")),
+            ("attempts", is(1)),
+            ("detail", non_empty()),
+        ],
+    );
+    assert_eq!(
+        server.count("RCPT TO:<load-2@"),
+        1,
+        "the message was sent again"
+    );
+    assert_eq!(with_status(&records, "sent").len(), 2);
+    assert!(out.stderr.contains("no reply came"), "{}", out.stderr);
 }
 
 #[test]
@@ -979,11 +1124,10 @@ fn killed_mid_run_then_resumed_mails_every_recipient_once() {
         unknown.len()
     );
 
-    // What Dovecot received: wait until the queue has delivered every message sent.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut received: HashMap<String, usize>;
-    loop {
-        received = HashMap::new();
+    // What Dovecot received: wait until every message logged as sent has arrived, and then
+    // until nothing more arrives for a second (a message sent twice would come late).
+    let count_received = || {
+        let mut received: HashMap<String, usize> = HashMap::new();
         for message in stack.maildir_messages("many") {
             if let Some(to) = to_header(&message)
                 && to.starts_with("load-1")
@@ -992,10 +1136,21 @@ fn killed_mid_run_then_resumed_mails_every_recipient_once() {
                 *received.entry(to).or_default() += 1;
             }
         }
-        if received.values().sum::<usize>() >= sent.len() || Instant::now() > deadline {
+        received
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut received = count_received();
+    while !sent.iter().all(|r| received.contains_key(*r)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(250));
+        received = count_received();
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let now = count_received();
+        if now == received || Instant::now() > deadline {
             break;
         }
-        std::thread::sleep(Duration::from_millis(250));
+        received = now;
     }
     eprintln!("Dovecot received {} of {COUNT} recipients", received.len());
     let twice: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
