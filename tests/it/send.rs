@@ -1254,3 +1254,59 @@ fn an_unknown_outcome_is_reported_and_resent_only_when_asked() {
         "a done recipient was logged again"
     );
 }
+
+#[test]
+fn authenticates_after_starttls_with_the_password_from_a_file() {
+    let stack = mailstack::shared();
+    let sandbox = Sandbox::new();
+    sandbox.write("hi.txt", b"Hi\n");
+    sandbox.write("list.csv", b"email\nload-9301@example.test\n");
+    sandbox.write(
+        "password",
+        format!("{}\n", stack.password("alice")).as_bytes(),
+    );
+    sandbox.write("wrong", b"not-the-password\n");
+    let auth = |file: &str| {
+        send_args(
+            stack,
+            &[
+                "--subject",
+                "Hi",
+                "--text",
+                "hi.txt",
+                "--no-store",
+                "--user",
+                "alice",
+                "--password-file",
+                file,
+                "list.csv",
+            ],
+        )
+    };
+    let refused = run(&sandbox, &auth("wrong"));
+    refused.assert_code(1);
+    assert!(
+        refused.stderr.contains("refused the credentials of alice")
+            && refused.stderr.contains("535"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.records().is_empty());
+    let records = run(&sandbox, &auth("password")).ok_records();
+    let queue_id = text(
+        record(&records, "load-9301@example.test", "sent"),
+        "response",
+    )
+    .rsplit(' ')
+    .next()
+    .unwrap()
+    .to_string();
+    // Postfix says who logged in for that message.
+    let log = std::fs::read_to_string(stack.dir.join("postfix/postfix.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(&format!("{queue_id}: client="))
+                && l.contains("sasl_username=alice")),
+        "no authenticated client for {queue_id} in the Postfix log"
+    );
+}

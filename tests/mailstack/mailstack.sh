@@ -17,8 +17,9 @@
 #                            a killed run left behind when even its watchdog died).
 #
 # What the stack does, for the tests of `send`, `fetch-bounces` and `classify`:
-# - SMTP on a free port, domain example.test, DSN advertised, STARTTLS offered; no DNS, no
-#   relaying (other domains are refused at RCPT time); mail for example.test goes to Dovecot.
+# - SMTP on a free port, domain example.test, DSN advertised, STARTTLS offered, and after it
+#   AUTH with the users' passwords; no DNS, no relaying (other domains are refused at RCPT
+#   time); mail for example.test goes to Dovecot.
 # - IMAP with plain text and implicit TLS (IMAPS), the certificate signed per run by a
 #   throw-away CA whose certificate is MAILSTACK_CA_FILE. Users alice, bob, full (a 1 KB
 #   quota), bounces and many, with per-run passwords (MAILSTACK_USERS, user:password pairs).
@@ -212,8 +213,13 @@ virtual_alias_maps = regexp:$d/etc/virtual_alias
 smtpd_relay_restrictions = reject_unauth_destination
 smtpd_recipient_restrictions = check_recipient_access texthash:$d/etc/recipient_access
 
-# Offered, not required: later tests of send use STARTTLS with the per-run CA.
+# Offered, not required: the tests of send use STARTTLS with the per-run CA.
 smtpd_tls_security_level = may
+# SMTP AUTH with the users' IMAP passwords (Dovecot checks them), offered only after STARTTLS.
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $1/dovecot/run/auth-postfix
+smtpd_tls_auth_only = yes
 smtpd_tls_cert_file = $1/tls/server.pem
 smtpd_tls_key_file = $1/tls/server.key
 smtpd_tls_loglevel = 0
@@ -366,6 +372,12 @@ service lmtp {
 service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
+  }
+}
+# Postfix's SMTP AUTH asks Dovecot (smtpd_sasl_type = dovecot), for the tests of send --user.
+service auth {
+  unix_listener auth-postfix {
+    mode = 0666
   }
 }
 EOF
