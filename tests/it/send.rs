@@ -1310,3 +1310,40 @@ fn authenticates_after_starttls_with_the_password_from_a_file() {
         "no authenticated client for {queue_id} in the Postfix log"
     );
 }
+
+#[test]
+fn a_missing_log_to_resume_is_an_error_unless_it_is_the_one_written() {
+    let sandbox = Sandbox::new();
+    sandbox.write("hi.txt", b"Hi\n");
+    sandbox.write("list.csv", b"email\njan@example.org\n");
+    let base = [
+        "send",
+        "--from",
+        "news@example.com",
+        "--subject",
+        "Hi",
+        "--text",
+        "hi.txt",
+        "--no-store",
+        "--dry-run",
+        "out",
+    ];
+    let mut typo = base.to_vec();
+    typo.extend(["-o", "log.jsonl", "--resume", "lgo.jsonl", "list.csv"]);
+    let out = sandbox.run(&typo);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("no log to resume at lgo.jsonl"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !sandbox.path().join("log.jsonl").exists(),
+        "the log was created all the same"
+    );
+    let mut first = base.to_vec();
+    first.extend(["-o", "log.jsonl", "--resume", "log.jsonl", "list.csv"]);
+    sandbox.run(&first).assert_code(0);
+    let log = std::fs::read_to_string(sandbox.path().join("log.jsonl")).unwrap();
+    assert!(log.contains("\"status\":\"dry_run\""), "{log}");
+}

@@ -195,6 +195,19 @@ impl Shared {
     }
 }
 
+/// Stops the run when dropped during a panic of the thread holding it.
+pub struct StopOnPanic<'a>(pub &'a Shared);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop(anyhow::anyhow!(
+                "a sending thread failed (a bug: please report it)"
+            ));
+        }
+    }
+}
+
 /// Sends messages from the queue until it is empty or the run stops. `conn` is a session
 /// already open (the one the run checked the server with), if any.
 pub fn worker(shared: &Shared, mut conn: Option<Connection>) {

@@ -512,13 +512,21 @@ pub fn run(args: SendArgs, quiet: bool) -> Result<Exit> {
         (Some(r), Some(o)) => same_file(r, o),
         _ => false,
     };
-    let resumed = match &args.resume {
-        Some(path) if !path.exists() && append => Resumed::default(),
-        Some(path) if !path.exists() => bail!(
+    if let Some(path) = &args.resume
+        && !append
+        && !path.exists()
+    {
+        bail!(
             "no log to resume at {} (for a command that creates its log on the first run and \
              resumes it after, give the same file to -o and --resume)",
             path.display()
-        ),
+        );
+    }
+    // The log is opened (and locked) before the log to resume is read: a run that finishes
+    // between the two could otherwise leave this one with a stale view of who was mailed.
+    // Resuming from the log being appended to, a missing one is a first run (opening made it).
+    let journal = Arc::new(Journal::open(args.output.as_deref(), args.format, append)?);
+    let resumed = match &args.resume {
         Some(path) => Resumed::read(path)?,
         None => Resumed::default(),
     };
@@ -534,15 +542,14 @@ pub fn run(args: SendArgs, quiet: bool) -> Result<Exit> {
             .with_context(|| format!("cannot create the --dry-run folder {}", dir.display()))?;
     }
     let list = args.list.clone().unwrap_or_else(|| "-".into());
-    let total = if io_is_file(&list) {
+    let show_bar = !quiet && std::io::stderr().is_terminal();
+    let total = if show_bar && io_is_file(&list) {
         Some(count_rows(&list)?)
     } else {
         None
     };
 
-    let journal = Arc::new(Journal::open(args.output.as_deref(), args.format, append)?);
     let mut counters = Counters::default();
-    let show_bar = !quiet && std::io::stderr().is_terminal();
     if show_bar {
         counters.bar = Some(progress_bar(total));
     }
@@ -609,7 +616,12 @@ pub fn run(args: SendArgs, quiet: bool) -> Result<Exit> {
                 for _ in 0..args.connections {
                     let conn = first.take();
                     let shared = &shared;
-                    scope.spawn(move || deliver::worker(shared, conn));
+                    scope.spawn(move || {
+                        // A worker that panics must not leave the reader waiting for room in
+                        // the queue forever.
+                        let _guard = deliver::StopOnPanic(shared);
+                        deliver::worker(shared, conn)
+                    });
                 }
                 let read = read_list(&ctx, &list, &mut tally, &mut |job| shared.queue.push(job));
                 if let Err(e) = &read {

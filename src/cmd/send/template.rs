@@ -64,8 +64,8 @@ struct Part {
 pub struct Fixed {
     /// The From header when the template has none.
     pub from: String,
-    /// Headers added to (or replacing those of) the template: Message-ID excepted, which is
-    /// per message.
+    /// Headers added to the template, replacing its own of the same name (Message-ID is
+    /// always replaced, by the message's own).
     pub extra: Vec<(String, String)>,
     /// Templates of extra headers that depend on the row (List-Unsubscribe).
     pub extra_templates: Vec<(String, String)>,
@@ -234,7 +234,16 @@ impl Template {
         Self::finish(b, root, fixed)
     }
 
-    fn finish(mut b: Builder, root: Part, fixed: Fixed) -> Result<Template> {
+    fn finish(mut b: Builder, mut root: Part, fixed: Fixed) -> Result<Template> {
+        // What the command line sets replaces what the template says.
+        let set: Vec<&str> = fixed
+            .extra
+            .iter()
+            .chain(&fixed.extra_templates)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        root.headers
+            .retain(|h| !set.iter().any(|n| n.eq_ignore_ascii_case(&h.name)));
         let mut extra = Vec::new();
         for (name, source) in &fixed.extra_templates {
             extra.push((name.clone(), b.add(name, source.clone(), false)?));
@@ -766,6 +775,24 @@ mod tests {
             "{m}"
         );
         assert!(m.contains("Ahoj Nov=C3=A1=C4=8Dek\r\n"), "{m}");
+    }
+
+    #[test]
+    fn headers_set_on_the_command_line_replace_the_templates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.eml");
+        std::fs::write(&path, "Subject: Hi\nX-Bouncekit-Campaign: old\n\nHi\n").unwrap();
+        let fixed = Fixed {
+            from: "a@b.example".into(),
+            extra: vec![("X-Bouncekit-Campaign".into(), "new".into())],
+            ..Fixed::default()
+        };
+        let t = Template::from_file(&path, fixed).unwrap();
+        let m = render(&t, "{}").unwrap();
+        assert!(
+            m.contains("X-Bouncekit-Campaign: new\r\n") && !m.contains("old"),
+            "{m}"
+        );
     }
 
     #[test]
