@@ -40,8 +40,14 @@ bin="$root/target/release/bouncekit"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/bouncekit-bench-send.XXXXXX")"
 sink_pid=""
 cleanup() {
-    [[ -n "$sink_pid" ]] && kill "$sink_pid" 2> /dev/null && wait "$sink_pid" 2> /dev/null
+    local status=$?
+    if [[ -n "$sink_pid" ]]; then
+        kill "$sink_pid" 2> /dev/null || true
+        wait "$sink_pid" 2> /dev/null || true
+    fi
     if [[ "${KEEP_TMP:-0}" == 1 ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+    # The script's status, not that of the smtp-sink just stopped.
+    exit "$status"
 }
 trap cleanup EXIT
 
