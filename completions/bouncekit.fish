@@ -30,6 +30,7 @@ complete -c bouncekit -n "__fish_bouncekit_needs_command" -s V -l version -d 'Pr
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
+complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "send" -d 'Mail a template to a recipient list, with delivery reports, exactly once'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand classify" -l format -d 'Output format' -r -f -a "jsonl\t'One JSON object per line'
@@ -171,16 +172,57 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l confirmed
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l smtp -d 'The SMTP server: smtp://HOST[:PORT] (STARTTLS whenever offered; port 25 by default) or smtps://HOST[:PORT] (TLS from the start; port 465)' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l from -d 'The sender: the envelope sender (which gets the delivery reports, unless --verp) and the From header when the template has none. `Name <address>` sets a display name' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l template -d 'The message template: an RFC 5322 file (headers, blank line, body; MIME allowed) with variables like {{ first_name }} in headers and body' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l subject -d 'The Subject (a template) when there is no --template file; with --text and/or --html' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l text -d 'The plain-text body (a template file), with --subject' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l html -d 'The HTML body (a template file; values are HTML-escaped), with --subject' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l campaign -d 'The campaign\'s name, recorded in the log, the X-Bouncekit-Campaign header, the Message-ID and the envelope id (letters, digits, `.`, `_`, `-`)' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l column -d 'The address column, when it is not found by name' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -s o -l output -d 'Write the send log to FILE instead of stdout (the same FILE as --resume appends to it)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l format -d 'Format of the send log' -r -f -a "jsonl\t'One JSON object per line'
+csv\t'Comma-separated values with a header row'"
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l resume -d 'Resume from a send log: recipients sent or failed in LOG are not mailed again. LOG must exist, unless it is also the -o file (the first run of a resumable command)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l db -d 'The recipient store (SQLite) whose unsendable addresses are never mailed [default: $BOUNCEKIT_DB, else the default store when it exists]' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l dsn-ret -d 'What a delivery report returns of the message: the headers or the full message' -r -f -a "hdrs\t'Only the headers of the message (RET=HDRS)'
+full\t'The whole message (RET=FULL)'"
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l notify -d 'Which delivery reports to ask for: any of failure, delay, success (comma-separated), or never' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l verp -d 'VERP: send each message from BASE\'s local part plus the recipient (bounces@example.com sends to jan@example.org from bounces+jan=example.org@example.com), which `classify --verp` decodes' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l unsubscribe-url -d 'Add List-Unsubscribe with this https URL (a template: e.g. https://example.com/u?e={{ email | urlencode }}) and List-Unsubscribe-Post for one-click unsubscribing (RFC 8058)' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l unsubscribe-mailto -d 'Add List-Unsubscribe with this mailto address (a template)' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -s c -l connections -d 'Parallel SMTP sessions, each sending many messages' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l rate -d 'The overall limit: N messages per second, minute or hour (e.g. 20/s, 600/m, 5000/h)' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l max-per-connection -d 'Messages per session before it is closed and a new one opened [default: no limit]' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l retries -d 'Attempts after a temporary refusal (4xx) before the recipient is `deferred`' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l retry-delay -d 'The wait before the first retry; it doubles with each one (e.g. 500ms, 10s, 2m)' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l timeout -d 'How long to wait for the server at any step' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l ca-file -d 'Trust only the CA certificates in FILE (PEM), e.g. a private CA, instead of the system\'s' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l user -d 'The user to authenticate as (AUTH PLAIN or LOGIN), with --password-env or --password-file' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l password-env -d 'The environment variable that holds the password' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l password-file -d 'The file whose first line is the password' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l helo -d 'The name given in EHLO [default: this machine\'s host name]' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l dry-run -d 'Render every message into DIR as .eml files and connect nowhere' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l resend-unknown -d 'With --resume: send again to recipients whose outcome is unknown (the run died while their message was being committed; they may have received it)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l no-store -d 'Do not consult the recipient store'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l require-dsn -d 'Stop when the server does not offer DSN (by default: say so once and send anyway)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l read-receipt -d 'Ask for read receipts (Disposition-Notification-To: the --from address)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l allow-plaintext-auth -d 'Authenticate even when the server offers no TLS (the password then travels in plain text)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l strict -d 'Exit 1 at the end if any row was failed, deferred, of unknown outcome, unreadable, had an invalid address or could not be rendered'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -s V -l version -d 'Print version'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -l man-dir -d 'Folder for the man pages (one per subcommand)' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -l completions-dir -d 'Folder for the bash, zsh and fish completions' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "send" -d 'Mail a template to a recipient list, with delivery reports, exactly once'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "add" -d 'Ingest event records (from classify) and failed send-log records (from send)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "filter" -d 'Write the sendable rows of a recipient list; drop the rest'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "import" -d 'Import an external list (a CRM\'s unsubscribes, an ESP\'s suppression export)'

@@ -38,6 +38,9 @@ pub enum Command {
     /// Turn send logs and events into per-campaign figures, charts and alerts.
     Report(crate::cmd::report::ReportArgs),
 
+    /// Mail a template to a recipient list, with delivery reports, exactly once.
+    Send(Box<crate::cmd::send::SendArgs>),
+
     /// Write the man pages and shell completions (for packagers and the repository).
     #[command(hide = true)]
     Generate(GenerateArgs),

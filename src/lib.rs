@@ -3,7 +3,8 @@
 //! The binary is a thin layer over these modules: `classify` (the bounce classifier and its
 //! reply tables), `record` (the event record contract), `records` and `io` (record input and
 //! output shared by every subcommand), `address` (address normalisation and syntax), `store`
-//! (the recipient store) and `cmd` (one module per subcommand).
+//! (the recipient store), `smtp` (the SMTP client of `send`) and `cmd` (one module per
+//! subcommand).
 
 pub mod address;
 pub mod classify;
@@ -15,4 +16,5 @@ pub mod io;
 pub mod messages;
 pub mod record;
 pub mod records;
+pub mod smtp;
 pub mod store;

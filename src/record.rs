@@ -1,8 +1,9 @@
-//! The event record: what `classify` says about one (message, recipient) pair.
+//! The records subcommands hand each other: the event record (what `classify` says about one
+//! (message, recipient) pair) and the send-log record (what `send` did for one recipient).
 //!
-//! This is the contract between `classify`, `suppress` and `report` (see the design's
-//! "Event record"). Field names and the kind/reason vocabularies are part of that contract:
-//! never rename one without a migration note in the CHANGELOG.
+//! These are the contracts between `classify`, `send`, `suppress` and `report` (see the
+//! design's "Event record" and "Send log record"). Field names and the kind/reason/status
+//! vocabularies are part of them: never rename one without a migration note in the CHANGELOG.
 
 use serde::{Deserialize, Serialize};
 
@@ -176,10 +177,6 @@ impl Reason {
     }
 }
 
-/// The `status` values of a send-log record (`send`'s journal); an event record's `status` is
-/// an RFC 3463 code instead, which is how the two kinds of record are told apart.
-pub const SEND_STATUSES: &[&str] = &["sent", "failed", "deferred", "skipped", "dry_run"];
-
 /// One (message, recipient) verdict. Every field but `error` is always present in the output,
 /// `null` where unknown, so CSV columns and JSON keys are stable.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -255,6 +252,124 @@ impl Event {
     }
 }
 
+/// What `send` did about one recipient. `Sending` and `Unknown` are journal states: a
+/// `sending` record is flushed just before the message is committed (the final dot of DATA),
+/// and the record of the outcome right after the server's reply, so that a log whose last word
+/// about a recipient is `sending` (or `unknown`: the connection broke while the server was
+/// answering) says the message may or may not have been taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendStatus {
+    /// The server took the message (2xx to the final dot).
+    Sent,
+    /// The server refused it for good (5xx); `kind` and `reason` say whose fault.
+    Failed,
+    /// Refused for now (4xx) on every attempt, or never tried because the run gave up.
+    Deferred,
+    /// Never sent: suppressed, invalid, a duplicate, or its row could not be rendered.
+    Skipped,
+    /// Rendered into the `--dry-run` folder instead of being sent.
+    DryRun,
+    /// About to be committed: the journal record written before the final dot.
+    Sending,
+    /// The message was committed but no reply came: it may have been taken.
+    Unknown,
+}
+
+impl SendStatus {
+    pub const ALL: &[SendStatus] = &[
+        SendStatus::Sent,
+        SendStatus::Failed,
+        SendStatus::Deferred,
+        SendStatus::Skipped,
+        SendStatus::DryRun,
+        SendStatus::Sending,
+        SendStatus::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendStatus::Sent => "sent",
+            SendStatus::Failed => "failed",
+            SendStatus::Deferred => "deferred",
+            SendStatus::Skipped => "skipped",
+            SendStatus::DryRun => "dry_run",
+            SendStatus::Sending => "sending",
+            SendStatus::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SendStatus> {
+        SendStatus::ALL.iter().copied().find(|s| s.as_str() == text)
+    }
+}
+
+/// One line of the send log. Every field is always written (`null` where it does not apply),
+/// so CSV columns and JSON keys are stable.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SendRecord {
+    pub recipient: Option<String>,
+    pub message_id: Option<String>,
+    pub envelope_id: Option<String>,
+    pub campaign: Option<String>,
+    pub status: Option<SendStatus>,
+    pub smtp_code: Option<u16>,
+    pub enhanced_status: Option<String>,
+    pub response: Option<String>,
+    pub kind: Option<Kind>,
+    /// For `failed`, the reply classifier's reason; for `skipped`, why (`duplicate`,
+    /// `invalid_address`, `suppressed:bounced`, `missing_variable`, ...).
+    pub reason: Option<String>,
+    /// Words for a person: the missing variable, the store's reason, the broken connection.
+    pub detail: Option<String>,
+    pub attempts: Option<u32>,
+    /// When it was decided, RFC 3339 UTC with milliseconds.
+    pub time: Option<String>,
+}
+
+/// The CSV header of the send log, in output order.
+pub const SEND_COLUMNS: &[&str] = &[
+    "recipient",
+    "message_id",
+    "envelope_id",
+    "campaign",
+    "status",
+    "smtp_code",
+    "enhanced_status",
+    "response",
+    "kind",
+    "reason",
+    "detail",
+    "attempts",
+    "time",
+];
+
+impl SendRecord {
+    /// The record as CSV cells in `SEND_COLUMNS` order.
+    pub fn csv_cells(&self) -> [String; 13] {
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        [
+            s(&self.recipient),
+            s(&self.message_id),
+            s(&self.envelope_id),
+            s(&self.campaign),
+            self.status
+                .map(|k| k.as_str().to_string())
+                .unwrap_or_default(),
+            self.smtp_code.map(|c| c.to_string()).unwrap_or_default(),
+            s(&self.enhanced_status),
+            s(&self.response),
+            self.kind
+                .map(|k| k.as_str().to_string())
+                .unwrap_or_default(),
+            s(&self.reason),
+            s(&self.detail),
+            self.attempts.map(|c| c.to_string()).unwrap_or_default(),
+            s(&self.time),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,5 +413,31 @@ mod tests {
     #[test]
     fn csv_cells_match_the_header() {
         assert_eq!(Event::default().csv_cells().len(), EVENT_COLUMNS.len());
+        assert_eq!(SendRecord::default().csv_cells().len(), SEND_COLUMNS.len());
+    }
+
+    #[test]
+    fn send_log_fields_are_the_ones_suppress_add_reads() {
+        let record = SendRecord {
+            recipient: Some("a@b.example".into()),
+            status: Some(SendStatus::Failed),
+            kind: Some(Kind::Hard),
+            reason: Some("user_unknown".into()),
+            ..SendRecord::default()
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["status"], "failed");
+        assert_eq!(json["kind"], "hard");
+        let names: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(names, SEND_COLUMNS);
+        for s in SendStatus::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(SendStatus::parse(s.as_str()), Some(*s));
+        }
     }
 }

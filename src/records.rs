@@ -195,7 +195,7 @@ pub struct Incoming {
     pub kind: Option<String>,
     #[serde(deserialize_with = "lenient_text")]
     pub reason: Option<String>,
-    /// An event's RFC 3463 code, or a send-log record's outcome (`SEND_STATUSES`).
+    /// An event's RFC 3463 code, or a send-log record's outcome (`SendStatus`).
     #[serde(deserialize_with = "lenient_text")]
     pub status: Option<String>,
     #[serde(deserialize_with = "lenient_text")]
@@ -226,11 +226,12 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    /// A send-log record (not an event record): its `status` is an outcome of `send`.
-    pub fn is_send_log(&self) -> bool {
+    /// The outcome of a send-log record; `None` for an event record, whose `status` is an
+    /// RFC 3463 code instead (which is how the two kinds of record are told apart).
+    pub fn send_status(&self) -> Option<crate::record::SendStatus> {
         self.status
             .as_deref()
-            .is_some_and(|s| crate::record::SEND_STATUSES.contains(&s))
+            .and_then(crate::record::SendStatus::parse)
     }
 }
 

@@ -3,4 +3,5 @@
 pub mod classify;
 pub mod generate;
 pub mod report;
+pub mod send;
 pub mod suppress;

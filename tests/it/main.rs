@@ -6,4 +6,5 @@ mod classify;
 mod common;
 mod mailstack;
 mod report;
+mod send;
 mod suppress;

@@ -206,7 +206,7 @@ fn text_formats_carry_the_same_figures() {
             .starts_with("campaign,sent,rejected_at_send_time,")
     );
     assert!(
-        lines.any(|l| l.starts_with("may,5,1,0,0,1,0,1,1,1,0,1,0,0,1,0.4000,0.6000")),
+        lines.any(|l| l.starts_with("may,5,1,0,0,0,1,0,1,1,1,0,1,0,0,1,0.4000,0.6000")),
         "{csv}"
     );
 }

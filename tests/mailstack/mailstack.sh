@@ -17,11 +17,12 @@
 #                            a killed run left behind when even its watchdog died).
 #
 # What the stack does, for the tests of `send`, `fetch-bounces` and `classify`:
-# - SMTP on a free port, domain example.test, DSN advertised, STARTTLS offered; no DNS, no
-#   relaying (other domains are refused at RCPT time); mail for example.test goes to Dovecot.
+# - SMTP on a free port, domain example.test, DSN advertised, STARTTLS offered, and after it
+#   AUTH with the users' passwords; no DNS, no relaying (other domains are refused at RCPT
+#   time); mail for example.test goes to Dovecot.
 # - IMAP with plain text and implicit TLS (IMAPS), the certificate signed per run by a
 #   throw-away CA whose certificate is MAILSTACK_CA_FILE. Users alice, bob, full (a 1 KB
-#   quota) and bounces, with per-run passwords (MAILSTACK_USERS, user:password pairs).
+#   quota), bounces and many, with per-run passwords (MAILSTACK_USERS, user:password pairs).
 # - Delivery reports are real Postfix ones, sent to the envelope sender: send from
 #   bounces@example.test and fetch them from its INBOX. At example.test:
 #     alice, bob        delivered (a success DSN with NOTIFY=SUCCESS)
@@ -29,6 +30,8 @@
 #     any other name    bounced by Dovecot: 550 5.1.1 User doesn't exist
 #     rcpt-full         refused at RCPT time: 452 4.2.2 Mailbox full
 #     rcpt-blocked      refused at RCPT time: 550 5.7.1 ... blocked using zen.spamhaus.org
+#     rcpt-unknown      refused at RCPT time: 550 5.1.1 User unknown
+#     load-N            (N digits) delivered into the mailbox of user many, for volume tests
 #     bounce-full       bounced by Postfix: 5.2.2 Mailbox full
 #     bounce-blocked    bounced by Postfix: 5.7.1 ... blocked using zen.spamhaus.org
 #     delayed           deferred (4.2.2) and retried; a delay DSN at once with NOTIFY=DELAY
@@ -42,7 +45,7 @@ set -euo pipefail
 
 DOMAIN=example.test
 HOSTNAME_FQDN=mail.$DOMAIN
-USERS=(alice bob full bounces)
+USERS=(alice bob full bounces many)
 PKG_HINT="install with: apt-get install postfix dovecot-imapd dovecot-lmtpd, or run bash .ci/run"
 POSTFIX_MASTER=/usr/lib/postfix/sbin/master
 DOVECOT=/usr/sbin/dovecot
@@ -205,12 +208,18 @@ virtual_mailbox_domains = $DOMAIN
 virtual_transport = lmtp:unix:$1/dovecot/run/lmtp
 smtpd_reject_unlisted_recipient = no
 transport_maps = texthash:$d/etc/transport
+virtual_alias_maps = regexp:$d/etc/virtual_alias
 
 smtpd_relay_restrictions = reject_unauth_destination
 smtpd_recipient_restrictions = check_recipient_access texthash:$d/etc/recipient_access
 
-# Offered, not required: later tests of send use STARTTLS with the per-run CA.
+# Offered, not required: the tests of send use STARTTLS with the per-run CA.
 smtpd_tls_security_level = may
+# SMTP AUTH with the users' IMAP passwords (Dovecot checks them), offered only after STARTTLS.
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $1/dovecot/run/auth-postfix
+smtpd_tls_auth_only = yes
 smtpd_tls_cert_file = $1/tls/server.pem
 smtpd_tls_key_file = $1/tls/server.key
 smtpd_tls_loglevel = 0
@@ -226,6 +235,12 @@ EOF
     cat > "$d/etc/recipient_access" << EOF
 rcpt-full@$DOMAIN 452 4.2.2 Mailbox full
 rcpt-blocked@$DOMAIN 550 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.1
+rcpt-unknown@$DOMAIN 550 5.1.1 User unknown
+EOF
+    # Volume tests of send mail thousands of distinct addresses: one mailbox holds them all
+    # (the To header of each message still names its recipient).
+    cat > "$d/etc/virtual_alias" << EOF
+/^load-[0-9]+@${DOMAIN//./\\.}\$/ many@$DOMAIN
 EOF
     # Chosen failures after acceptance: Postfix's error transport makes a real bounce with
     # this status and text.
@@ -357,6 +372,12 @@ service lmtp {
 service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
+  }
+}
+# Postfix's SMTP AUTH asks Dovecot (smtpd_sasl_type = dovecot), for the tests of send --user.
+service auth {
+  unix_listener auth-postfix {
+    mode = 0666
   }
 }
 EOF

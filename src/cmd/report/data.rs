@@ -13,7 +13,7 @@ use anyhow::Result;
 
 use crate::address;
 use crate::io;
-use crate::record::Kind;
+use crate::record::{Kind, SendStatus};
 use crate::records::{self, Incoming, Item};
 
 /// One message of a send log, as its last record says.
@@ -78,6 +78,7 @@ pub fn read(inputs: &[String]) -> Result<Data> {
                     }
                 }
                 Some(Read::Event(event)) => events.push(event),
+                Some(Read::Nothing) => {}
                 None => skipped += 1,
             }
             Ok(())
@@ -101,16 +102,22 @@ pub fn read(inputs: &[String]) -> Result<Data> {
 enum Read {
     Send(Send),
     Event(Event),
+    Nothing,
 }
 
 fn read_one(r: Incoming) -> Option<Read> {
     let recipient = address::Address::parse(r.recipient.as_deref()?).ok()?.email;
     let kind = r.kind.as_deref().and_then(Kind::parse);
-    if r.is_send_log() {
+    if let Some(status) = r.send_status() {
+        if status == SendStatus::Sending {
+            // The journal's note before the final dot: its outcome follows (or, after a
+            // crash, an `unknown` record of the resumed run does).
+            return Some(Read::Nothing);
+        }
         return Some(Read::Send(Send {
             recipient,
             campaign: r.campaign.unwrap_or_else(|| NO_CAMPAIGN.into()),
-            status: r.status.unwrap_or_default(),
+            status: status.as_str().to_string(),
             message_id: r.message_id.as_deref().map(bare_id),
             envelope_id: r.envelope_id,
             kind,

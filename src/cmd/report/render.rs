@@ -17,6 +17,7 @@ pub const CAMPAIGN_ROWS: &[(&str, FigureOf)] = &[
     ("rejected at send time", |c| c.rejected.to_string()),
     ("deferred", |c| c.deferred.to_string()),
     ("skipped", |c| c.skipped.to_string()),
+    ("outcome unknown", |c| c.unknown_outcome.to_string()),
     ("confirmed delivered (DSN)", |c| c.delivered.to_string()),
     ("confirmed read (MDN)", |c| c.read.to_string()),
     ("hard bounces", |c| c.hard.to_string()),

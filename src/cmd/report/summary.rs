@@ -18,6 +18,8 @@ pub struct Campaign {
     pub rejected: u64,
     pub deferred: u64,
     pub skipped: u64,
+    /// Committed, but no reply came before the connection broke: it may have been taken.
+    pub unknown_outcome: u64,
     pub delivered: u64,
     pub read: u64,
     pub hard: u64,
@@ -167,6 +169,7 @@ pub fn summarize(data: &Data, top: usize) -> Report {
             }
             "failed" => c.rejected += 1,
             "deferred" => c.deferred += 1,
+            "unknown" => c.unknown_outcome += 1,
             _ => c.skipped += 1,
         }
     }

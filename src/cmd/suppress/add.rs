@@ -118,7 +118,7 @@ pub(super) fn change_values(c: &StateChange) -> Vec<Value> {
 /// The event a record stands for, or `None` when it says nothing about an address's
 /// deliverability.
 fn to_event(r: Incoming, input: &str, now: i64) -> Option<NewEvent> {
-    if r.is_send_log() {
+    if r.send_status().is_some() {
         return send_failure(r, now);
     }
     if r.error.is_some() {

@@ -167,6 +167,30 @@ impl MailStack {
             .unwrap_or_else(|| panic!("the mail stack has no user {user}"))
     }
 
+    /// The `smtp://` URL of the stack's Postfix, for `bouncekit send --smtp`.
+    pub fn smtp_url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.smtp_port)
+    }
+
+    /// Every message in `user`'s Maildir (new and cur), read straight from Dovecot's store:
+    /// faster than IMAP for the thousands of messages of a volume test.
+    pub fn maildir_messages(&self, user: &str) -> Vec<Vec<u8>> {
+        let maildir = self.dir.join("dovecot/mail").join(user).join("Maildir");
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = fs::read_dir(maildir.join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                // A file may move from new/ to cur/ while we read: skip what vanished.
+                if let Ok(bytes) = fs::read(entry.path()) {
+                    out.push(bytes);
+                }
+            }
+        }
+        out
+    }
+
     /// The last lines of the Postfix and Dovecot logs, for failure messages: what the servers
     /// did is usually the explanation.
     pub fn log_tail(&self) -> String {
