@@ -13,6 +13,7 @@ pub mod cmd;
 pub mod exit;
 pub mod io;
 pub mod messages;
+pub mod positions;
 pub mod record;
 pub mod records;
 pub mod store;
