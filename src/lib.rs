@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod exit;
+pub mod imap;
 pub mod io;
 pub mod messages;
 pub mod positions;
