@@ -4,4 +4,5 @@
 
 mod classify;
 mod common;
+mod fetch;
 mod mailstack;
