@@ -235,7 +235,8 @@ impl Client {
                 found = list.iter().map(|c| c.to_ascii_uppercase()).collect();
             }
             Ok(())
-        })?;
+        })
+        .with_context(|| format!("asking {} what it offers (CAPABILITY)", self.server))?;
         self.capabilities = found;
         Ok(())
     }
@@ -271,10 +272,12 @@ impl Client {
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
         let stream = self.reader.get_mut();
+        // As a message, not an io::Error: a broken pipe to the server is a failure, unlike
+        // one on stdout (see main).
         stream
             .write_all(bytes)
             .and_then(|()| stream.flush())
-            .with_context(|| format!("writing to {}", self.server))
+            .map_err(|e| anyhow!("writing to {}: {e}", self.server))
     }
 
     /// Sends one command and reads its responses, handing the untagged ones to `each`.
@@ -314,10 +317,9 @@ impl Client {
         }
     }
 
+    /// The next response; callers say what they were doing, and with which server.
     fn read(&mut self) -> Result<Reply> {
-        self.reader
-            .read_reply()
-            .with_context(|| format!("connection to {}", self.server))
+        self.reader.read_reply()
     }
 
     fn finish(

@@ -289,7 +289,7 @@ impl<R: Read> Reader<R> {
     }
 
     fn peek(&mut self) -> Result<u8> {
-        let buf = self.r.fill_buf().context("reading from the server")?;
+        let buf = self.r.fill_buf().map_err(eof_is_closed)?;
         match buf.first() {
             Some(&b) => Ok(b),
             None => Err(closed()),
@@ -460,7 +460,8 @@ impl<R: Read> Reader<R> {
     /// A literal we do not want, read into nothing whatever its size.
     fn skip_literal(&mut self) -> Result<()> {
         let size = self.literal_header()?;
-        let copied = io::copy(&mut (&mut self.r).take(size), &mut io::sink())?;
+        let copied =
+            io::copy(&mut (&mut self.r).take(size), &mut io::sink()).map_err(eof_is_closed)?;
         if copied < size {
             return Err(closed());
         }
@@ -476,7 +477,7 @@ impl<R: Read> Reader<R> {
             let n = (&mut self.r)
                 .take(LINE_LIMIT)
                 .read_until(b'\n', &mut out)
-                .context("reading from the server")?;
+                .map_err(eof_is_closed)?;
             if n == 0 {
                 return Err(closed());
             }
@@ -532,19 +533,21 @@ fn parse_number<T: std::str::FromStr>(word: &[u8]) -> Result<T> {
         })
 }
 
-/// The error of a connection the server (or the network) closed mid-response.
+/// The error of a connection the server (or the network) closed mid-response. A TLS
+/// connection closed without close_notify says the same, in rustls's longer words.
 fn closed() -> anyhow::Error {
-    anyhow::Error::new(io::Error::new(
-        io::ErrorKind::UnexpectedEof,
-        "the server closed the connection",
-    ))
+    anyhow::anyhow!("the server closed the connection")
 }
 
+/// A network error as a message. Never an `io::Error` in the chain: a broken pipe there would
+/// be taken for stdout's reader going away, which `main` treats as success.
 fn eof_is_closed(e: io::Error) -> anyhow::Error {
-    if e.kind() == io::ErrorKind::UnexpectedEof {
-        closed()
-    } else {
-        anyhow::Error::new(e).context("reading from the server")
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => closed(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            anyhow::anyhow!("the server did not answer in time (see --timeout)")
+        }
+        _ => anyhow::anyhow!("reading from the server: {e}"),
     }
 }
 
