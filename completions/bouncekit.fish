@@ -39,7 +39,7 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l pa
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l ca-file -d 'Trust only the CA certificates in this PEM file (a private CA) instead of the system\'s' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l db -d 'The store that remembers the positions (SQLite file)' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l state -d 'Remember the positions in this JSON file instead of the store (--db and $BOUNCEKIT_DB are then not used)' -r -F
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l since -d 'Only messages that arrived on or after DATE (YYYY-MM-DD, the server\'s INTERNALDATE). The position still advances past older ones' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l since -d 'Only messages that arrived on or after DATE (YYYY-MM-DD, the server\'s INTERNALDATE). Older ones below the newest message written are behind the position afterwards: later runs do not read them either' -r
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l limit -d 'At most N messages this run (the oldest new ones); the next run goes on from there' -r
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l max-size -d 'Largest message to fetch, in bytes (suffixes K, M, G); a larger one is not read: it gets a record with an `error` field and is left untouched on the server' -r
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l move-to -d 'Move the messages written to FOLDER (which must exist): MOVE when the server offers it, else COPY, \\Deleted and UID EXPUNGE' -r

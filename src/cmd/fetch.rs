@@ -110,7 +110,8 @@ pub struct FetchArgs {
     pub all: bool,
 
     /// Only messages that arrived on or after DATE (YYYY-MM-DD, the server's INTERNALDATE).
-    /// The position still advances past older ones.
+    /// Older ones below the newest message written are behind the position afterwards: later
+    /// runs do not read them either.
     #[arg(long, value_name = "DATE", value_parser = parse_date)]
     pub since: Option<NaiveDate>,
 

@@ -478,6 +478,28 @@ fn tls_with_another_ca_a_wrong_password_a_missing_mailbox_and_a_refused_connecti
 }
 
 #[test]
+fn since_narrows_a_run_by_arrival_date() {
+    let stack = mailstack::shared();
+    let mailbox = "fetch-since";
+    stack.fill(BOUNCES, mailbox, bounces("since", 0..3));
+    let sb = Sandbox::new();
+    password_file(&sb, stack);
+    let args = imaps_args(stack, mailbox);
+    let day = |days: i64| {
+        (chrono::Utc::now() + chrono::Duration::days(days))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    // Appended just now: nothing arrived from the day after tomorrow on...
+    let later = run(&sb, &args, &["--since", &day(2)]).ok_records();
+    assert!(later.is_empty(), "{later:?}");
+    // ...and everything since yesterday, the position not having moved.
+    let recent = run(&sb, &args, &["--since", &day(-1)]).ok_records();
+    assert_eq!(uids(&recent), vec![1, 2, 3]);
+    run(&sb, &args, &["--since", "2026-02-30"]).assert_code(2);
+}
+
+#[test]
 fn a_maildir_gets_one_file_per_message_and_the_same_names_again() {
     let stack = mailstack::shared();
     let mailbox = "fetch-maildir";
