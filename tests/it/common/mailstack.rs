@@ -219,10 +219,25 @@ impl MailStack {
         let mut session = self
             .imap_plain(user)
             .unwrap_or_else(|e| panic!("IMAP login failed: {e}\n{}", self.log_tail()));
-        let _ = session.delete(mailbox);
-        session
-            .create(mailbox)
-            .unwrap_or_else(|e| panic!("CREATE {mailbox}: {e}\n{}", self.log_tail()));
+        // Dovecot has been seen answering CREATE with "Mailbox already exists" for a name
+        // nobody used, while several sessions touch the user's mail for the first time: try
+        // again, and take an existing mailbox only if it is empty.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let _ = session.delete(mailbox);
+            match session.create(mailbox) {
+                Ok(()) => break,
+                Err(e) => {
+                    let empty = session.examine(mailbox).is_ok_and(|m| m.exists == 0);
+                    if empty {
+                        break;
+                    }
+                    assert!(attempt < 5, "CREATE {mailbox}: {e}\n{}", self.log_tail());
+                    thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
         let _ = session.logout();
         self.append(user, mailbox, messages);
     }
