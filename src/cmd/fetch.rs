@@ -14,10 +14,10 @@
 //! in which order, and when a position may move.
 
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -662,14 +662,121 @@ fn act_on(
 struct Sinks {
     records: Option<RecordSink>,
     maildir: Option<Maildir>,
-    line: Vec<u8>,
 }
 
+/// Records are encoded here and written by a thread of their own: the write calls (40 MB
+/// for 10,000 messages) then overlap reading the next messages from the socket, instead of
+/// leaving the server stalled meanwhile (measured: 0.05-0.15 s of a 0.45 s fetch).
 struct RecordSink {
-    out: BufWriter<File>,
-    /// Synced at each batch (a regular file; a pipe or terminal cannot be).
-    sync: bool,
+    /// Encoded records not yet handed to the writer.
+    chunk: Vec<u8>,
+    jobs: Option<mpsc::SyncSender<Job>>,
+    writer: Option<std::thread::JoinHandle<Result<()>>>,
     name: String,
+}
+
+enum Job {
+    Write(Vec<u8>),
+    /// Written so far made durable (synced, for a regular file); the answer says whether.
+    Durable(mpsc::Sender<Result<()>>),
+}
+
+/// Records handed to the writer at a time; at most WRITER_QUEUE such chunks wait for it.
+const CHUNK: usize = 256 << 10;
+const WRITER_QUEUE: usize = 8;
+
+impl RecordSink {
+    fn start(file: File, name: String) -> RecordSink {
+        // Synced at each batch when a regular file; a pipe or terminal cannot be.
+        let sync = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(WRITER_QUEUE);
+        let context = format!("cannot write to {name}");
+        let writer = std::thread::spawn(move || -> Result<()> {
+            let mut file = file;
+            for job in queue {
+                match job {
+                    Job::Write(bytes) => file.write_all(&bytes).context(context.clone())?,
+                    Job::Durable(answer) => {
+                        let synced = if sync {
+                            file.sync_data().context(context.clone())
+                        } else {
+                            Ok(())
+                        };
+                        let failed = synced.is_err();
+                        let _ = answer.send(synced);
+                        if failed {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            Ok(())
+        });
+        RecordSink {
+            chunk: Vec::with_capacity(CHUNK + (64 << 10)),
+            jobs: Some(jobs),
+            writer: Some(writer),
+            name,
+        }
+    }
+
+    /// Hands the encoded records over once there are enough of them.
+    fn maybe_hand_over(&mut self) -> Result<()> {
+        if self.chunk.len() >= CHUNK {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    fn hand_over(&mut self) -> Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK + (64 << 10)));
+        self.send(Job::Write(chunk))
+    }
+
+    fn send(&mut self, job: Job) -> Result<()> {
+        let sent = self.jobs.as_ref().map(|jobs| jobs.send(job).is_ok());
+        if sent == Some(true) {
+            Ok(())
+        } else {
+            Err(self.writer_error())
+        }
+    }
+
+    /// Why the writer stopped (it only stops early on an error).
+    fn writer_error(&mut self) -> anyhow::Error {
+        drop(self.jobs.take());
+        match self.writer.take().map(|w| w.join()) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => anyhow!("the writer of {} panicked", self.name),
+            _ => anyhow!("cannot write to {}", self.name),
+        }
+    }
+
+    /// Everything encoded so far written, and synced when the output is a file.
+    fn make_durable(&mut self) -> Result<()> {
+        self.hand_over()?;
+        let (answer, answered) = mpsc::channel();
+        self.send(Job::Durable(answer))?;
+        match answered.recv() {
+            Ok(result) => result,
+            Err(_) => Err(self.writer_error()),
+        }
+    }
+}
+
+impl Drop for RecordSink {
+    /// What was encoded still goes out (a run that fails mid-batch writes those records; its
+    /// position was not advanced, so they come again next time, which is harmless).
+    fn drop(&mut self) {
+        let _ = self.hand_over();
+        drop(self.jobs.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 impl Sinks {
@@ -686,20 +793,11 @@ impl Sinks {
                     ),
                     _ => (stdout_file()?, "stdout".to_string()),
                 };
-                let sync = file.metadata().map(|m| m.is_file()).unwrap_or(false);
-                Some(RecordSink {
-                    out: BufWriter::with_capacity(1 << 20, file),
-                    sync,
-                    name,
-                })
+                Some(RecordSink::start(file, name))
             }
         };
         let maildir = maildir.map(Maildir::create).transpose()?;
-        Ok(Sinks {
-            records,
-            maildir,
-            line: Vec::new(),
-        })
+        Ok(Sinks { records, maildir })
     }
 
     fn write_message(
@@ -710,7 +808,6 @@ impl Sinks {
         raw: &[u8],
     ) -> Result<()> {
         if let Some(sink) = &mut self.records {
-            self.line.clear();
             let source = format!(
                 "{};UIDVALIDITY={uidvalidity};UID={}",
                 plan.mailbox_url, meta.uid
@@ -726,11 +823,9 @@ impl Sinks {
                     raw: Some(raw),
                     error: None,
                 },
-                &mut self.line,
+                &mut sink.chunk,
             );
-            sink.out
-                .write_all(&self.line)
-                .with_context(|| format!("cannot write to {}", sink.name))?;
+            sink.maybe_hand_over()?;
         }
         if let Some(md) = &mut self.maildir {
             let name = maildir::file_name(
@@ -757,7 +852,6 @@ impl Sinks {
         );
         eprintln!("bouncekit: {source}: {error}");
         if let Some(sink) = &mut self.records {
-            self.line.clear();
             encode_message_record(
                 &OutgoingRecord {
                     source: &source,
@@ -769,11 +863,9 @@ impl Sinks {
                     raw: None,
                     error: Some(&error),
                 },
-                &mut self.line,
+                &mut sink.chunk,
             );
-            sink.out
-                .write_all(&self.line)
-                .with_context(|| format!("cannot write to {}", sink.name))?;
+            sink.maybe_hand_over()?;
         }
         Ok(())
     }
@@ -781,15 +873,7 @@ impl Sinks {
     /// Everything written so far, handed to the kernel (and to the disk, for files).
     fn make_durable(&mut self) -> Result<()> {
         if let Some(sink) = &mut self.records {
-            sink.out
-                .flush()
-                .with_context(|| format!("cannot write to {}", sink.name))?;
-            if sink.sync {
-                sink.out
-                    .get_ref()
-                    .sync_data()
-                    .with_context(|| format!("cannot sync {}", sink.name))?;
-            }
+            sink.make_durable()?;
         }
         if let Some(md) = &mut self.maildir {
             md.commit()?;
