@@ -99,6 +99,8 @@ pub struct Client {
     open: Option<String>,
     /// A warning already given (no UIDPLUS), so it is said once per session.
     warned_no_uidplus: bool,
+    /// The tag and UIDs of a UID FETCH sent but not read yet (see `request_bodies`).
+    pending: Option<(String, Vec<u32>)>,
 }
 
 impl Client {
@@ -125,6 +127,7 @@ impl Client {
             tls,
             open: None,
             warned_no_uidplus: false,
+            pending: None,
         };
         client.greeting()?;
         if let Security::StartTls { required } = options.security {
@@ -287,6 +290,10 @@ impl Client {
         command: &str,
         each: &mut dyn FnMut(Untagged) -> Result<()>,
     ) -> Result<RespText> {
+        // Responses come in order: one to a command sent later cannot be read first.
+        if self.pending.is_some() {
+            bail!("internal error: {command:.20} sent while a FETCH is still unread");
+        }
         let tag = self.next_tag();
         self.write(format!("{tag} {command}\r\n").as_bytes())?;
         self.finish(&tag, each)
@@ -465,38 +472,47 @@ impl Session for Client {
         Ok(metas)
     }
 
-    fn fetch_bodies(
-        &mut self,
-        uids: &[u32],
-        max_size: u64,
-        each: &mut dyn FnMut(u32, &[u8]) -> Result<()>,
-    ) -> Result<()> {
+    fn request_bodies(&mut self, uids: &[u32], max_size: u64) -> Result<()> {
+        if self.pending.is_some() {
+            bail!("internal error: a second FETCH requested before the first was read");
+        }
         if uids.is_empty() {
+            self.pending = Some((String::new(), Vec::new()));
             return Ok(());
         }
         // A message may have grown since its size was read only if the server is odd; allow
         // some slack, but never an unbounded allocation.
         self.reader.literal_limit = max_size.saturating_mul(2).max(1 << 20);
-        let server = self.server.clone();
-        let result = self.run(
-            &format!("UID FETCH {} (UID BODY.PEEK[])", uid_set(uids)),
-            &mut |u| {
-                if let Untagged::Fetch(Fetch {
-                    uid: Some(uid),
-                    body: Some(body),
-                    ..
-                }) = u
-                    && uids.binary_search(&uid).is_ok()
-                {
-                    each(uid, &body)?;
-                }
-                Ok(())
-            },
-        );
+        let tag = self.next_tag();
+        self.write(format!("{tag} UID FETCH {} (UID BODY.PEEK[])\r\n", uid_set(uids)).as_bytes())
+            .with_context(|| format!("fetching messages from {}", self.server))?;
+        self.pending = Some((tag, uids.to_vec()));
+        Ok(())
+    }
+
+    fn read_bodies(&mut self, each: &mut dyn FnMut(u32, &[u8]) -> Result<()>) -> Result<()> {
+        let Some((tag, uids)) = self.pending.take() else {
+            bail!("internal error: read_bodies without request_bodies");
+        };
+        if tag.is_empty() {
+            return Ok(());
+        }
+        let result = self.finish(&tag, &mut |u| {
+            if let Untagged::Fetch(Fetch {
+                uid: Some(uid),
+                body: Some(body),
+                ..
+            }) = u
+                && uids.binary_search(&uid).is_ok()
+            {
+                each(uid, &body)?;
+            }
+            Ok(())
+        });
         self.reader.literal_limit = 16 << 20;
         result
             .map(drop)
-            .with_context(|| format!("fetching messages from {server}"))
+            .with_context(|| format!("fetching messages from {}", self.server))
     }
 
     fn mark_seen(&mut self, uids: &[u32]) -> Result<()> {
@@ -566,6 +582,9 @@ impl Session for Client {
     }
 
     fn logout(&mut self) {
+        if self.pending.is_some() {
+            return;
+        }
         let _ = self.run("LOGOUT", &mut |_| Ok(()));
     }
 }

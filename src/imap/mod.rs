@@ -57,14 +57,25 @@ pub trait Session {
     /// Size and arrival time of the messages among `uids` that still exist.
     fn fetch_meta(&mut self, uids: &[u32]) -> Result<Vec<Meta>>;
 
-    /// The exact bytes of each message among `uids` that still exists, handed to `each` as
-    /// they arrive (in UID order), without setting \Seen (BODY.PEEK).
+    /// Asks for the exact bytes of the messages among `uids` (BODY.PEEK: \Seen is not set),
+    /// without waiting for them: the server starts sending while the caller finishes the
+    /// previous batch. No other command may be run until `read_bodies` has read them.
+    fn request_bodies(&mut self, uids: &[u32], max_size: u64) -> Result<()>;
+
+    /// Hands each message asked for by `request_bodies` that still exists to `each`, as it
+    /// arrives (in UID order).
+    fn read_bodies(&mut self, each: &mut dyn FnMut(u32, &[u8]) -> Result<()>) -> Result<()>;
+
+    /// `request_bodies` and `read_bodies` at once.
     fn fetch_bodies(
         &mut self,
         uids: &[u32],
         max_size: u64,
         each: &mut dyn FnMut(u32, &[u8]) -> Result<()>,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        self.request_bodies(uids, max_size)?;
+        self.read_bodies(each)
+    }
 
     /// Sets \Seen on `uids`.
     fn mark_seen(&mut self, uids: &[u32]) -> Result<()>;
