@@ -19,6 +19,9 @@ _bouncekit() {
             bouncekit,classify)
                 cmd="bouncekit__subcmd__classify"
                 ;;
+            bouncekit,fetch-bounces)
+                cmd="bouncekit__subcmd__fetch__subcmd__bounces"
+                ;;
             bouncekit,generate)
                 cmd="bouncekit__subcmd__generate"
                 ;;
@@ -36,6 +39,9 @@ _bouncekit() {
                 ;;
             bouncekit__subcmd__help,classify)
                 cmd="bouncekit__subcmd__help__subcmd__classify"
+                ;;
+            bouncekit__subcmd__help,fetch-bounces)
+                cmd="bouncekit__subcmd__help__subcmd__fetch__subcmd__bounces"
                 ;;
             bouncekit__subcmd__help,generate)
                 cmd="bouncekit__subcmd__help__subcmd__generate"
@@ -164,7 +170,7 @@ _bouncekit() {
 
     case "${cmd}" in
         bouncekit)
-            opts="-q -h -V --quiet --help --version classify suppress report send generate help"
+            opts="-q -h -V --quiet --help --version fetch-bounces classify suppress report send generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,6 +233,88 @@ _bouncekit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        bouncekit__subcmd__fetch__subcmd__bounces)
+            opts="-o -q -h -V --imap --user --password-env --password-file --ca-file --allow-plaintext-auth --no-starttls --db --state --all --since --limit --max-size --mark-seen --move-to --delete --output --maildir --no-output --watch --batch --timeout --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --imap)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --user)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --move-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --maildir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --watch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         bouncekit__subcmd__generate)
             opts="-q -h -V --man-dir --completions-dir --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -250,7 +338,7 @@ _bouncekit() {
             return 0
             ;;
         bouncekit__subcmd__help)
-            opts="classify suppress report send generate help"
+            opts="fetch-bounces classify suppress report send generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -264,6 +352,20 @@ _bouncekit() {
             return 0
             ;;
         bouncekit__subcmd__help__subcmd__classify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bouncekit__subcmd__help__subcmd__fetch__subcmd__bounces)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -27,12 +27,38 @@ end
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "fetch-bounces" -d 'Fetch returned mail from an IMAP mailbox as message records, incrementally'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "send" -d 'Mail a template to a recipient list, with delivery reports, exactly once'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l imap -d 'The mailbox: imaps://USER@HOST[:PORT]/MAILBOX (TLS), or imap://... (STARTTLS). The user may be percent-encoded (bounces%40example.com); the mailbox defaults to INBOX' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l user -d 'The user to log in as, when it is not in the URL (handy when it is itself an address)' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l password-env -d 'Read the password from this environment variable' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l password-file -d 'Read the password from this file (its first line)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l ca-file -d 'Trust only the CA certificates in this PEM file (a private CA) instead of the system\'s' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l db -d 'The store that remembers the positions (SQLite file)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l state -d 'Remember the positions in this JSON file instead of the store (--db and $BOUNCEKIT_DB are then not used)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l since -d 'Only messages that arrived on or after DATE (YYYY-MM-DD, the server\'s INTERNALDATE). Older ones below the newest message written are behind the position afterwards: later runs do not read them either' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l limit -d 'At most N messages this run (the oldest new ones); the next run goes on from there' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l max-size -d 'Largest message to fetch, in bytes (suffixes K, M, G); a larger one is not read: it gets a record with an `error` field and is left untouched on the server' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l move-to -d 'Move the messages written to FOLDER (which must exist): MOVE when the server offers it, else COPY, \\Deleted and UID EXPUNGE' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -s o -l output -d 'Write the records to FILE instead of stdout' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l maildir -d 'Also store each message as a file in this Maildir (created if missing)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l watch -d 'Keep polling: fetch, sleep INTERVAL (e.g. 900, 90s, 15m, 1h), again. SIGINT or SIGTERM stops it once the current batch is written and remembered' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l batch -d 'Messages fetched, written and remembered together (a batch is also cut at 64 MiB). A run killed mid-batch fetches that batch again next time' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l timeout -d 'Seconds to wait for the server to connect or answer before giving up' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l allow-plaintext-auth -d 'With imap://, log in even when the server offers no STARTTLS: the password then crosses the network in clear. Only for a trusted network'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l no-starttls -d 'With imap:// and --allow-plaintext-auth, do not use STARTTLS even when offered (a server on this machine)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l all -d 'Read the whole mailbox, ignoring the remembered position (which still never moves back)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l mark-seen -d 'Set \\Seen on the messages written'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l delete -d 'Delete the messages written from the server (\\Deleted and UID EXPUNGE)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l no-output -d 'Write no records (with --maildir: the Maildir is the only output)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -s V -l version -d 'Print version'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand classify" -l format -d 'Output format' -r -f -a "jsonl\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand classify" -s o -l output -d 'Write the records to FILE instead of stdout' -r -F
@@ -217,12 +243,13 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -l complet
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "send" -d 'Mail a template to a recipient list, with delivery reports, exactly once'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from classify suppress report send generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "fetch-bounces" -d 'Fetch returned mail from an IMAP mailbox as message records, incrementally'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "send" -d 'Mail a template to a recipient list, with delivery reports, exactly once'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "add" -d 'Ingest event records (from classify) and failed send-log records (from send)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "filter" -d 'Write the sendable rows of a recipient list; drop the rest'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "import" -d 'Import an external list (a CRM\'s unsubscribes, an ESP\'s suppression export)'

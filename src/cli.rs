@@ -29,6 +29,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Fetch returned mail from an IMAP mailbox as message records, incrementally.
+    #[command(name = "fetch-bounces")]
+    FetchBounces(Box<crate::cmd::fetch::FetchArgs>),
+
     /// Read returned mail and write one event record per (message, recipient).
     Classify(ClassifyArgs),
 

@@ -2,9 +2,11 @@
 //!
 //! The binary is a thin layer over these modules: `classify` (the bounce classifier and its
 //! reply tables), `record` (the event record contract), `records` and `io` (record input and
-//! output shared by every subcommand), `address` (address normalisation and syntax), `store`
-//! (the recipient store), `smtp` (the SMTP client of `send`) and `cmd` (one module per
-//! subcommand).
+//! output shared by every subcommand), `messages` (message input, and the message record of
+//! `fetch-bounces`), `address` (address normalisation and syntax), `store` (the recipient
+//! store), `smtp` (the SMTP client of `send`), `imap` (the IMAP client of `fetch-bounces`),
+//! `positions` and `maildir` (what `fetch-bounces` remembers and writes) and `cmd` (one module
+//! per subcommand).
 
 pub mod address;
 pub mod classify;
@@ -12,8 +14,11 @@ pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod exit;
+pub mod imap;
 pub mod io;
+pub mod maildir;
 pub mod messages;
+pub mod positions;
 pub mod record;
 pub mod records;
 pub mod smtp;

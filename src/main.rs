@@ -10,6 +10,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::FetchBounces(args) => cmd::fetch::run(*args, cli.quiet),
         Command::Classify(args) => cmd::classify::run(args, cli.quiet),
         Command::Suppress(args) => cmd::suppress::run(args, cli.quiet),
         Command::Report(args) => cmd::report::run(args, cli.quiet),

@@ -46,6 +46,66 @@ impl InputMessage {
 struct MessageRecord {
     source: Option<String>,
     raw_base64: Option<String>,
+    /// Why the message was not fetched (e.g. over `--max-size`): carried on to the event.
+    error: Option<String>,
+}
+
+/// A message record as `fetch-bounces` writes it (the design's "Message record").
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingRecord<'a> {
+    /// The message's RFC 5092 URL, e.g. `imaps://u@h/INBOX;UIDVALIDITY=7;UID=42`.
+    pub source: &'a str,
+    pub mailbox: &'a str,
+    pub uid: u32,
+    pub uidvalidity: u32,
+    /// The server's arrival time, Unix seconds.
+    pub internal_date: Option<i64>,
+    pub size: u64,
+    /// The exact bytes, or `None` when the message was not read (then `error` says why).
+    pub raw: Option<&'a [u8]>,
+    pub error: Option<&'a str>,
+}
+
+/// Appends one message record as a JSON line to `out`. Written by hand rather than through
+/// serde: the base64 of the message is most of the line and is encoded straight into `out`,
+/// with no intermediate string.
+pub fn encode_message_record(record: &OutgoingRecord<'_>, out: &mut Vec<u8>) {
+    let string = |out: &mut Vec<u8>, text: &str| {
+        // Writing JSON into a Vec cannot fail.
+        serde_json::to_writer(&mut *out, text).expect("JSON string into memory");
+    };
+    out.extend_from_slice(b"{\"source\":");
+    string(out, record.source);
+    out.extend_from_slice(b",\"mailbox\":");
+    string(out, record.mailbox);
+    out.extend_from_slice(
+        format!(
+            ",\"uid\":{},\"uidvalidity\":{},\"internal_date\":",
+            record.uid, record.uidvalidity
+        )
+        .as_bytes(),
+    );
+    match record.internal_date {
+        Some(t) => string(out, &crate::clock::format_rfc3339(t)),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(format!(",\"size\":{}", record.size).as_bytes());
+    if let Some(raw) = record.raw {
+        out.extend_from_slice(b",\"raw_base64\":\"");
+        let start = out.len();
+        let len = base64::encoded_len(raw.len(), true).expect("a message fits in memory");
+        out.resize(start + len, 0);
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice(raw, &mut out[start..])
+            .expect("the buffer was sized for it");
+        out.truncate(start + written);
+        out.push(b'"');
+    }
+    if let Some(error) = record.error {
+        out.extend_from_slice(b",\"error\":");
+        string(out, error);
+    }
+    out.extend_from_slice(b"}\n");
 }
 
 /// Reads every input in turn and calls `each` with every message, in order. Errors opening
@@ -394,7 +454,11 @@ fn decode_record(line: &[u8], fallback_source: String) -> InputMessage {
         return InputMessage {
             source,
             raw: Vec::new(),
-            error: Some("message record has no raw_base64".into()),
+            error: Some(
+                record
+                    .error
+                    .unwrap_or_else(|| "message record has no raw_base64".into()),
+            ),
             path: None,
         };
     };
@@ -462,6 +526,55 @@ mod tests {
                 .as_deref()
                 .unwrap()
                 .starts_with("bad raw_base64")
+        );
+    }
+
+    #[test]
+    fn written_message_records_read_back_with_their_source_and_bytes() {
+        let raw = b"Subject: \xff\r\n\r\nbody \"quoted\"\r\n";
+        let mut out = Vec::new();
+        encode_message_record(
+            &OutgoingRecord {
+                source: "imaps://u@h/INBOX;UIDVALIDITY=7;UID=42",
+                mailbox: "INBOX",
+                uid: 42,
+                uidvalidity: 7,
+                internal_date: Some(1_795_428_000),
+                size: raw.len() as u64,
+                raw: Some(raw),
+                error: None,
+            },
+            &mut out,
+        );
+        encode_message_record(
+            &OutgoingRecord {
+                source: "imaps://u@h/INBOX;UIDVALIDITY=7;UID=43",
+                mailbox: "INBOX",
+                uid: 43,
+                uidvalidity: 7,
+                internal_date: None,
+                size: 1 << 30,
+                raw: None,
+                error: Some("message larger than --max-size"),
+            },
+            &mut out,
+        );
+        let first: serde_json::Value =
+            serde_json::from_slice(out.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        assert_eq!(first["uid"], 42);
+        assert_eq!(first["uidvalidity"], 7);
+        assert_eq!(first["size"], raw.len());
+        assert_eq!(first["internal_date"], "2026-11-23T10:00:00Z");
+        let data: &'static [u8] = out.leak();
+        let msgs = collect_stream(data, 1 << 20);
+        assert_eq!(msgs.len(), 2);
+        assert_eq!(msgs[0].source, "imaps://u@h/INBOX;UIDVALIDITY=7;UID=42");
+        assert_eq!(msgs[0].raw, raw);
+        assert!(msgs[0].error.is_none());
+        assert_eq!(msgs[1].source, "imaps://u@h/INBOX;UIDVALIDITY=7;UID=43");
+        assert_eq!(
+            msgs[1].error.as_deref(),
+            Some("message larger than --max-size")
         );
     }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand: each turns its parsed arguments into work and an exit status.
 
 pub mod classify;
+pub mod fetch;
 pub mod generate;
 pub mod report;
 pub mod send;

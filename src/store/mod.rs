@@ -18,6 +18,7 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::address::Address;
+pub use crate::positions::{MailboxKey, Position};
 use crate::record::Kind;
 pub use rules::{Decision, Refusal, Rules, Standing, State};
 
@@ -63,6 +64,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE settings (
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    ) WITHOUT ROWID;",
+    // 2: how far `fetch-bounces` has read each mailbox. A position is good only while the
+    // mailbox keeps its UIDVALIDITY; the server is `host:port`.
+    "CREATE TABLE mailbox_positions (
+        server TEXT NOT NULL,
+        user TEXT NOT NULL,
+        mailbox TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        last_uid INTEGER NOT NULL,     -- every message up to this UID has been written
+        updated INTEGER NOT NULL,      -- Unix seconds
+        PRIMARY KEY (server, user, mailbox)
     ) WITHOUT ROWID;",
 ];
 
@@ -388,6 +400,56 @@ impl Store {
                 .conn
                 .execute("DELETE FROM settings WHERE name = ?1", [name])?,
         };
+        Ok(())
+    }
+
+    /// The remembered position of a mailbox: its UIDVALIDITY and the highest UID written.
+    pub fn mailbox_position(&self, mailbox: &MailboxKey) -> Result<Option<Position>> {
+        let row: Option<(i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT uidvalidity, last_uid FROM mailbox_positions
+                 WHERE server = ?1 AND user = ?2 AND mailbox = ?3",
+                params![mailbox.server, mailbox.user, mailbox.mailbox],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(uidvalidity, last_uid)| {
+            Ok(Position {
+                uidvalidity: u32::try_from(uidvalidity)
+                    .context("the store holds an impossible UIDVALIDITY")?,
+                last_uid: u32::try_from(last_uid).context("the store holds an impossible UID")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Remembers a mailbox's position, in a transaction of its own (a run killed right after
+    /// has it, one killed before has the previous one).
+    pub fn set_mailbox_position(
+        &mut self,
+        mailbox: &MailboxKey,
+        position: Position,
+        now: i64,
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO mailbox_positions(server, user, mailbox, uidvalidity, last_uid, updated)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(server, user, mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity,
+               last_uid = excluded.last_uid, updated = excluded.updated",
+            params![
+                mailbox.server,
+                mailbox.user,
+                mailbox.mailbox,
+                position.uidvalidity,
+                position.last_uid,
+                now
+            ],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -831,6 +893,69 @@ mod tests {
             .unwrap();
         let back = store.recipient("u@x.example").unwrap().unwrap();
         assert_eq!(back.standing.state, State::Unsubscribed);
+    }
+
+    #[test]
+    fn mailbox_positions_are_kept_per_server_user_and_mailbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path).unwrap();
+        let key = |server: &str, mailbox: &str| MailboxKey {
+            server: server.into(),
+            user: "bounces".into(),
+            mailbox: mailbox.into(),
+        };
+        assert_eq!(
+            store.mailbox_position(&key("h:993", "INBOX")).unwrap(),
+            None
+        );
+        let first = Position {
+            uidvalidity: u32::MAX,
+            last_uid: 7,
+        };
+        store
+            .set_mailbox_position(&key("h:993", "INBOX"), first, 1)
+            .unwrap();
+        let second = Position {
+            uidvalidity: 3,
+            last_uid: 9,
+        };
+        store
+            .set_mailbox_position(&key("h:143", "INBOX"), second, 2)
+            .unwrap();
+        drop(store);
+        let store = Store::open_existing(&path).unwrap();
+        assert_eq!(
+            store.mailbox_position(&key("h:993", "INBOX")).unwrap(),
+            Some(first)
+        );
+        assert_eq!(
+            store.mailbox_position(&key("h:143", "INBOX")).unwrap(),
+            Some(second)
+        );
+        assert_eq!(store.mailbox_position(&key("h:993", "Junk")).unwrap(), None);
+    }
+
+    #[test]
+    fn a_store_of_schema_1_is_brought_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len());
+        assert!(
+            store
+                .mailbox_position(&MailboxKey {
+                    server: "h:1".into(),
+                    user: "u".into(),
+                    mailbox: "INBOX".into(),
+                })
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

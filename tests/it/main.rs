@@ -4,6 +4,7 @@
 
 mod classify;
 mod common;
+mod fetch;
 mod mailstack;
 mod report;
 mod send;

@@ -15,6 +15,9 @@
 #   stop DIR                 stop the daemons started in DIR (by the PIDs they recorded there).
 #   reap PARENT PREFIX       stop and delete every PARENT/PREFIX* stack whose owner is gone (what
 #                            a killed run left behind when even its watchdog died).
+#   dovecot-kill DIR         kill every Dovecot process of the stack in DIR at once (SIGKILL):
+#                            a server crash, for the tests of clients cut off mid-session.
+#   dovecot-start DIR        start that Dovecot again, on the same ports, with the same mail.
 #
 # What the stack does, for the tests of `send`, `fetch-bounces` and `classify`:
 # - SMTP on a free port, domain example.test, DSN advertised, STARTTLS offered, and after it
@@ -23,6 +26,9 @@
 # - IMAP with plain text and implicit TLS (IMAPS), the certificate signed per run by a
 #   throw-away CA whose certificate is MAILSTACK_CA_FILE. Users alice, bob, full (a 1 KB
 #   quota), bounces and many, with per-run passwords (MAILSTACK_USERS, user:password pairs).
+#   MAILSTACK_OTHER_CA_FILE is a second CA that signed nothing here: trusting it alone must
+#   make a TLS client refuse the server. Dovecot does not fsync mail (test mail needs no
+#   durability), so a test can APPEND thousands of messages in a fraction of a second.
 # - Delivery reports are real Postfix ones, sent to the envelope sender: send from
 #   bounces@example.test and fetch them from its INBOX. At example.test:
 #     alice, bob        delivered (a success DSN with NOTIFY=SUCCESS)
@@ -57,7 +63,8 @@ die() {
 }
 
 usage() {
-    echo "usage: mailstack.sh start DIR [--owner PID] | stop DIR | reap PARENT PREFIX" >&2
+    echo "usage: mailstack.sh start DIR [--owner PID] | stop DIR | reap PARENT PREFIX" \
+        "| dovecot-kill DIR | dovecot-start DIR" >&2
     exit 2
 }
 
@@ -158,6 +165,12 @@ make_tls() {
     openssl x509 -req -in "$t/server.csr" -CA "$t/ca.pem" -CAkey "$t/ca.key" \
         -CAcreateserial -days 7 -extfile "$t/server.ext" -out "$t/server.pem" \
         2>> "$t/openssl.log"
+    # A CA of the same name that signed nothing: a client trusting only it must refuse the
+    # server's certificate (the wrong --ca-file).
+    openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+        -subj "/CN=bouncekit mailstack test CA" -keyout "$t/other-ca.key" \
+        -out "$t/other-ca.pem" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>> "$t/openssl.log"
     chmod 644 "$t"/*.pem
     chmod 600 "$t"/*.key
 }
@@ -340,6 +353,8 @@ userdb {
 # Mail is stored as the mail user (uid 8), below Dovecot's default first_valid_uid.
 first_valid_uid = 8
 mail_location = maildir:~/Maildir
+# Test mail needs no durability; without fsyncs an APPEND of thousands of messages is quick.
+mail_fsync = never
 mail_plugins = quota
 plugin {
   quota = maildir:User quota
@@ -532,6 +547,7 @@ cmd_start() {
         echo "MAILSTACK_IMAP_PORT=$imap"
         echo "MAILSTACK_IMAPS_PORT=$imaps"
         echo "MAILSTACK_CA_FILE=$dir/tls/ca.pem"
+        echo "MAILSTACK_OTHER_CA_FILE=$dir/tls/other-ca.pem"
         echo "MAILSTACK_USERS='$(tr '\n' ' ' < "$dir/passwords" | sed 's/ $//')'"
         echo "MAILSTACK_POSTFIX_LOG=$dir/postfix/postfix.log"
         echo "MAILSTACK_DOVECOT_LOG=$dir/dovecot/dovecot.log"
@@ -559,10 +575,58 @@ cmd_reap() {
     done
 }
 
+# dovecot_pids DIR: the running Dovecot processes of the stack in DIR (master and children).
+dovecot_pids() {
+    local dir=$1 instance
+    instance=$(cat "$dir/dovecot/instance")
+    {
+        dovecot_pid "$dir" || true
+        grep -lszE "^dovecot-$instance/" /proc/[0-9]*/cmdline 2> /dev/null | cut -d/ -f3 || true
+    } | sort -u | while read -r pid; do alive "$pid"; done
+}
+
+cmd_dovecot_kill() {
+    local dir=$1 pids=()
+    [[ -r "$dir/dovecot/instance" ]] || die "no stack in $dir"
+    mapfile -t pids < <(dovecot_pids "$dir")
+    (( ${#pids[@]} > 0 )) || die "Dovecot is not running in $dir"
+    kill -KILL "${pids[@]}" 2> /dev/null || true
+    # Until every one is gone (and reaped: Dovecot refuses to start while its old master's
+    # PID is still a zombie).
+    wait_gone 5 "${pids[@]}" || die "Dovecot processes survived SIGKILL: ${pids[*]}"
+    for _ in $(seq 100); do
+        [[ -d /proc/$(tr -dc '0-9' < "$dir/dovecot/run/master.pid" 2> /dev/null || echo x) ]] \
+            || return 0
+        sleep 0.05
+    done
+    die "the old Dovecot master was not reaped"
+}
+
+cmd_dovecot_start() {
+    local dir=$1 imap imaps
+    [[ -r "$dir/env" ]] || die "no stack in $dir"
+    dovecot_pid "$dir" > /dev/null && die "Dovecot is already running in $dir"
+    imap=$(sed -n 's/^MAILSTACK_IMAP_PORT=//p' "$dir/env")
+    imaps=$(sed -n 's/^MAILSTACK_IMAPS_PORT=//p' "$dir/env")
+    if ! "$DOVECOT" -c "$dir/dovecot/dovecot.conf" < /dev/null >> "$dir/dovecot/start.log" 2>&1
+    then
+        echo "mailstack: dovecot did not start again" >&2
+        log_tails "$dir" >&2
+        exit 1
+    fi
+    if ! wait_listening "$imap" "$imaps"; then
+        echo "mailstack: the restarted Dovecot does not listen on $imap, $imaps" >&2
+        log_tails "$dir" >&2
+        exit 1
+    fi
+}
+
 case "${1:-}" in
     start) shift; cmd_start "$@" ;;
     stop) (( $# == 2 )) || usage; cmd_stop "$(readlink -f "$2")" ;;
     watch) (( $# == 3 )) || usage; cmd_watch "$2" "$3" ;;
     reap) (( $# == 3 )) || usage; cmd_reap "$2" "$3" ;;
+    dovecot-kill) (( $# == 2 )) || usage; cmd_dovecot_kill "$(readlink -f "$2")" ;;
+    dovecot-start) (( $# == 2 )) || usage; cmd_dovecot_start "$(readlink -f "$2")" ;;
     *) usage ;;
 esac

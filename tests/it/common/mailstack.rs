@@ -56,6 +56,8 @@ pub struct MailStack {
     pub imaps_port: u16,
     /// The certificate of the per-run CA that signed the IMAPS (and STARTTLS) certificate.
     pub ca_file: PathBuf,
+    /// A CA that signed nothing of this stack: trusting only it must fail.
+    pub other_ca_file: PathBuf,
     passwords: HashMap<String, String>,
     logs: Vec<PathBuf>,
     stopped: AtomicBool,
@@ -137,6 +139,7 @@ impl MailStack {
             imap_port: port("MAILSTACK_IMAP_PORT")?,
             imaps_port: port("MAILSTACK_IMAPS_PORT")?,
             ca_file: PathBuf::from(get("MAILSTACK_CA_FILE")?),
+            other_ca_file: PathBuf::from(get("MAILSTACK_OTHER_CA_FILE")?),
             passwords,
             logs: vec![
                 PathBuf::from(get("MAILSTACK_POSTFIX_LOG")?),
@@ -231,6 +234,134 @@ impl MailStack {
     pub fn imap_plain(&self, user: &str) -> Result<imap::Session<TcpStream>, String> {
         let tcp = tcp_connect(self.imap_port)?;
         login(imap::Client::new(tcp), user, self.password(user))
+    }
+
+    /// Creates `mailbox` of `user` (deleting any mailbox of that name first) and appends
+    /// `messages` to it, in order, quickly: one MULTIAPPEND (RFC 3502) per 500 messages with
+    /// non-synchronising literals (LITERAL+), so thousands go in well under a second.
+    pub fn fill(&self, user: &str, mailbox: &str, messages: impl IntoIterator<Item = Vec<u8>>) {
+        let mut session = self
+            .imap_plain(user)
+            .unwrap_or_else(|e| panic!("IMAP login failed: {e}\n{}", self.log_tail()));
+        // Dovecot has been seen answering CREATE with "Mailbox already exists" for a name
+        // nobody used, while several sessions touch the user's mail for the first time: try
+        // again, and take an existing mailbox only if it is empty.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let _ = session.delete(mailbox);
+            match session.create(mailbox) {
+                Ok(()) => break,
+                Err(e) => {
+                    let empty = session.examine(mailbox).is_ok_and(|m| m.exists == 0);
+                    if empty {
+                        break;
+                    }
+                    assert!(attempt < 5, "CREATE {mailbox}: {e}\n{}", self.log_tail());
+                    thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        let _ = session.logout();
+        self.append(user, mailbox, messages);
+    }
+
+    /// Appends `messages` to the existing `mailbox` of `user` (see `fill`).
+    pub fn append(&self, user: &str, mailbox: &str, messages: impl IntoIterator<Item = Vec<u8>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let tcp = tcp_connect(self.imap_port).expect("connect for APPEND");
+        let mut reader = BufReader::new(tcp.try_clone().expect("clone the socket"));
+        let mut writer = tcp;
+        let mut line = String::new();
+        let mut expect_ok = |reader: &mut BufReader<TcpStream>, tag: &str| loop {
+            line.clear();
+            reader
+                .read_line(&mut line)
+                .expect("read from the IMAP server");
+            assert!(!line.is_empty(), "the IMAP server closed the connection");
+            if let Some(rest) = line.strip_prefix(&format!("{tag} ")) {
+                assert!(
+                    rest.starts_with("OK"),
+                    "{tag} failed: {line}\n{}",
+                    self.log_tail()
+                );
+                return;
+            }
+        };
+        expect_ok(&mut reader, "*");
+        writer
+            .write_all(format!("l LOGIN {user} \"{}\"\r\n", self.password(user)).as_bytes())
+            .unwrap();
+        expect_ok(&mut reader, "l");
+        let quoted = format!("\"{}\"", mailbox.replace('\\', "\\\\").replace('"', "\\\""));
+        let mut messages = messages.into_iter().peekable();
+        let mut n = 0;
+        while messages.peek().is_some() {
+            n += 1;
+            let tag = format!("a{n}");
+            let mut command = format!("{tag} APPEND {quoted}").into_bytes();
+            for message in messages.by_ref().take(500) {
+                command.extend_from_slice(format!(" {{{}+}}\r\n", message.len()).as_bytes());
+                command.extend_from_slice(&message);
+            }
+            command.extend_from_slice(b"\r\n");
+            writer.write_all(&command).expect("APPEND");
+            expect_ok(&mut reader, &tag);
+        }
+        let _ = writer.write_all(b"z LOGOUT\r\n");
+    }
+
+    /// The UIDs of `mailbox` of `user` and whether each is \Seen, in UID order.
+    pub fn seen_flags(&self, user: &str, mailbox: &str) -> Vec<(u32, bool)> {
+        let mut session = self
+            .imap_plain(user)
+            .unwrap_or_else(|e| panic!("IMAP login failed: {e}\n{}", self.log_tail()));
+        session.examine(mailbox).expect("EXAMINE");
+        let fetches = session
+            .uid_fetch("1:*", "(UID FLAGS)")
+            .expect("UID FETCH FLAGS");
+        let mut out: Vec<(u32, bool)> = fetches
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.flags().contains(&imap::types::Flag::Seen))))
+            .collect();
+        out.sort();
+        let _ = session.logout();
+        out
+    }
+
+    /// Deletes `mailbox` of `user` and creates it again (a new UIDVALIDITY).
+    pub fn recreate(&self, user: &str, mailbox: &str) {
+        let mut session = self
+            .imap_plain(user)
+            .unwrap_or_else(|e| panic!("IMAP login failed: {e}\n{}", self.log_tail()));
+        session.delete(mailbox).expect("DELETE");
+        session.create(mailbox).expect("CREATE");
+        let _ = session.logout();
+    }
+
+    /// Kills every Dovecot process of the stack at once (a crash of the server).
+    pub fn kill_dovecot(&self) {
+        self.script_command("dovecot-kill");
+    }
+
+    /// Starts the killed Dovecot again, same ports, same mail.
+    pub fn start_dovecot(&self) {
+        self.script_command("dovecot-start");
+    }
+
+    fn script_command(&self, command: &str) {
+        let out = Command::new("bash")
+            .arg(script())
+            .arg(command)
+            .arg(&self.dir)
+            .output()
+            .expect("run mailstack.sh");
+        assert!(
+            out.status.success(),
+            "mailstack.sh {command} failed: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log_tail()
+        );
     }
 
     /// Waits until the bounce mailbox (the envelope sender of the tests' mail), read over

@@ -75,10 +75,20 @@ impl Sandbox {
         self.run_inner(args, Some(stdin))
     }
 
+    /// Runs `bouncekit ARGS` with stdin closed and these environment variables only.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_full(args, None, env)
+    }
+
     fn run_inner(&self, args: &[&str], stdin: Option<&[u8]>) -> Run {
+        self.run_full(args, stdin, &[])
+    }
+
+    fn run_full(&self, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
         let mut cmd = assert_cmd::Command::new(BIN);
         cmd.args(args)
             .env_clear()
+            .envs(env.iter().copied())
             .current_dir(self.dir.path())
             .timeout(TIMEOUT);
         if let Some(bytes) = stdin {

@@ -1,0 +1,240 @@
+//! Where `fetch-bounces` remembers how far it has read each mailbox: in the store (`--db`,
+//! table `mailbox_positions`) or in a small JSON file (`--state FILE`) for those who keep no
+//! store.
+//!
+//! A position may only ever say "every message up to this UID has been written": it is saved
+//! after the records are flushed, never before, so a run killed at any moment is followed by
+//! one that fetches what was not written yet. The JSON file is replaced atomically (a
+//! temporary file, fsync, rename, fsync of the folder): it is either the old one or the new
+//! one, never half of each.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::clock;
+use crate::store::Store;
+
+/// Which mailbox a position is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxKey {
+    /// `host:port`.
+    pub server: String,
+    pub user: String,
+    pub mailbox: String,
+}
+
+/// How far a mailbox has been read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// The mailbox's UIDVALIDITY when it was read: UIDs of another one mean nothing.
+    pub uidvalidity: u32,
+    /// Every message up to this UID has been written (or skipped with an error record).
+    pub last_uid: u32,
+}
+
+/// Remembered positions, whatever keeps them.
+pub trait Positions {
+    fn get(&self, mailbox: &MailboxKey) -> Result<Option<Position>>;
+    fn set(&mut self, mailbox: &MailboxKey, position: Position) -> Result<()>;
+}
+
+impl Positions for Store {
+    fn get(&self, mailbox: &MailboxKey) -> Result<Option<Position>> {
+        self.mailbox_position(mailbox)
+            .with_context(|| format!("cannot read the position from {}", self.path().display()))
+    }
+
+    fn set(&mut self, mailbox: &MailboxKey, position: Position) -> Result<()> {
+        let path = self.path().to_path_buf();
+        self.set_mailbox_position(mailbox, position, clock::now())
+            .with_context(|| format!("cannot save the position in {}", path.display()))
+    }
+}
+
+/// The `--state` file.
+pub struct StateFile {
+    path: PathBuf,
+    state: StateJson,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StateJson {
+    version: u32,
+    mailboxes: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Entry {
+    server: String,
+    user: String,
+    mailbox: String,
+    uidvalidity: u32,
+    last_uid: u32,
+    /// RFC 3339, for people reading the file.
+    updated: String,
+}
+
+const STATE_VERSION: u32 = 1;
+
+impl StateFile {
+    /// Reads the file; a missing one is an empty state. A damaged one is an error, not a
+    /// fresh start: silently forgetting every position would fetch whole mailboxes again.
+    pub fn open(path: &Path) -> Result<StateFile> {
+        let state = match fs::read(path) {
+            Ok(bytes) => {
+                let state: StateJson = serde_json::from_slice(&bytes).with_context(|| {
+                    format!(
+                        "the state file {} is damaged (fix or delete it to read every mailbox again)",
+                        path.display()
+                    )
+                })?;
+                if state.version != STATE_VERSION {
+                    bail!(
+                        "the state file {} has version {}, which this bouncekit does not know",
+                        path.display(),
+                        state.version
+                    );
+                }
+                state
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => StateJson {
+                version: STATE_VERSION,
+                mailboxes: Vec::new(),
+            },
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read the state file {}", path.display()));
+            }
+        };
+        Ok(StateFile {
+            path: path.to_path_buf(),
+            state,
+        })
+    }
+
+    fn save(&self) -> Result<()> {
+        let context = || format!("cannot write the state file {}", self.path.display());
+        let dir = match self.path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&dir).with_context(context)?;
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "state".into());
+        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let mut json = serde_json::to_vec_pretty(&self.state)?;
+        json.push(b'\n');
+        let written = (|| -> std::io::Result<()> {
+            let mut file = fs::File::create(&tmp)?;
+            file.write_all(&json)?;
+            file.sync_all()?;
+            fs::rename(&tmp, &self.path)?;
+            // The rename itself is durable only once the folder is.
+            fs::File::open(&dir)?.sync_all()
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        written.with_context(context)
+    }
+}
+
+impl Positions for StateFile {
+    fn get(&self, mailbox: &MailboxKey) -> Result<Option<Position>> {
+        Ok(self
+            .state
+            .mailboxes
+            .iter()
+            .find(|e| {
+                e.server == mailbox.server && e.user == mailbox.user && e.mailbox == mailbox.mailbox
+            })
+            .map(|e| Position {
+                uidvalidity: e.uidvalidity,
+                last_uid: e.last_uid,
+            }))
+    }
+
+    fn set(&mut self, mailbox: &MailboxKey, position: Position) -> Result<()> {
+        let updated = clock::format_rfc3339(clock::now());
+        let entry = Entry {
+            server: mailbox.server.clone(),
+            user: mailbox.user.clone(),
+            mailbox: mailbox.mailbox.clone(),
+            uidvalidity: position.uidvalidity,
+            last_uid: position.last_uid,
+            updated,
+        };
+        match self.state.mailboxes.iter_mut().find(|e| {
+            e.server == mailbox.server && e.user == mailbox.user && e.mailbox == mailbox.mailbox
+        }) {
+            Some(e) => *e = entry,
+            None => self.state.mailboxes.push(entry),
+        }
+        self.save()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(mailbox: &str) -> MailboxKey {
+        MailboxKey {
+            server: "mail.example.com:993".into(),
+            user: "bounces".into(),
+            mailbox: mailbox.into(),
+        }
+    }
+
+    #[test]
+    fn the_state_file_round_trips_and_keeps_other_mailboxes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/state.json");
+        let mut state = StateFile::open(&path).unwrap();
+        assert_eq!(state.get(&key("INBOX")).unwrap(), None);
+        let p = Position {
+            uidvalidity: 7,
+            last_uid: 42,
+        };
+        state.set(&key("INBOX"), p).unwrap();
+        state
+            .set(
+                &key("Junk"),
+                Position {
+                    uidvalidity: 1,
+                    last_uid: 2,
+                },
+            )
+            .unwrap();
+        let p2 = Position {
+            uidvalidity: 7,
+            last_uid: 50,
+        };
+        state.set(&key("INBOX"), p2).unwrap();
+        let again = StateFile::open(&path).unwrap();
+        assert_eq!(again.get(&key("INBOX")).unwrap(), Some(p2));
+        assert_eq!(again.get(&key("Junk")).unwrap().unwrap().last_uid, 2);
+        // No temporary file is left beside it.
+        let names: Vec<String> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["state.json"]);
+    }
+
+    #[test]
+    fn a_damaged_state_file_is_an_error_not_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        fs::write(&path, "{\"version\":1,\"mailboxes\":[").unwrap();
+        let err = StateFile::open(&path).err().unwrap();
+        assert!(format!("{err:#}").contains("damaged"), "{err:#}");
+    }
+}
