@@ -5,6 +5,7 @@
 mod classify;
 mod common;
 mod fetch;
+mod full_loop;
 mod mailstack;
 mod report;
 mod send;

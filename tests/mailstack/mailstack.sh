@@ -30,8 +30,12 @@
 #   make a TLS client refuse the server. Dovecot does not fsync mail (test mail needs no
 #   durability), so a test can APPEND thousands of messages in a fraction of a second.
 # - Delivery reports are real Postfix ones, sent to the envelope sender: send from
-#   bounces@example.test and fetch them from its INBOX. At example.test:
+#   bounces@example.test (or bounces@sender.test: sender.test is a second domain of the same
+#   mailboxes, so that a test can send from a domain its recipients are not in) and fetch them
+#   from its INBOX. At example.test:
 #     alice, bob        delivered (a success DSN with NOTIFY=SUCCESS)
+#     away              delivered, and answered by a Sieve vacation autoreply (once a day per
+#                       sender), sent back through this Postfix
 #     full              bounced by Dovecot: 552 5.2.2 Quota exceeded
 #     any other name    bounced by Dovecot: 550 5.1.1 User doesn't exist
 #     rcpt-full         refused at RCPT time: 452 4.2.2 Mailbox full
@@ -50,9 +54,10 @@
 set -euo pipefail
 
 DOMAIN=example.test
+SENDER_DOMAIN=sender.test
 HOSTNAME_FQDN=mail.$DOMAIN
-USERS=(alice bob full bounces many)
-PKG_HINT="install with: apt-get install postfix dovecot-imapd dovecot-lmtpd, or run bash .ci/run"
+USERS=(alice bob full bounces many away)
+PKG_HINT="install with: apt-get install postfix dovecot-imapd dovecot-lmtpd dovecot-sieve, or run bash .ci/run"
 POSTFIX_MASTER=/usr/lib/postfix/sbin/master
 DOVECOT=/usr/sbin/dovecot
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -75,6 +80,8 @@ require_tools() {
         /usr/lib/dovecot/imap /usr/lib/dovecot/imap-login /usr/lib/dovecot/lmtp; do
         [[ -x "$f" ]] || missing+=("$f")
     done
+    [[ -e /usr/lib/dovecot/modules/lib90_sieve_plugin.so ]] \
+        || missing+=(/usr/lib/dovecot/modules/lib90_sieve_plugin.so)
     command -v openssl > /dev/null || missing+=(openssl)
     if (( ${#missing[@]} > 0 )); then
         echo "mailstack: the test mail stack needs Postfix and Dovecot; missing: ${missing[*]}" >&2
@@ -217,7 +224,7 @@ append_dot_mydomain = no
 
 # Every address of example.test goes to Dovecot; unknown ones are refused by Dovecot after the
 # message was accepted, so they come back as real 5.1.1 bounces.
-virtual_mailbox_domains = $DOMAIN
+virtual_mailbox_domains = $DOMAIN $SENDER_DOMAIN
 virtual_transport = lmtp:unix:$1/dovecot/run/lmtp
 smtpd_reject_unlisted_recipient = no
 transport_maps = texthash:$d/etc/transport
@@ -298,9 +305,10 @@ EOF
     touch -d '-1 minute' "$d"/etc/*
 }
 
-# write_dovecot DIR IMAP_PORT IMAPS_PORT: config and passwd-file; passwords go to DIR/passwords.
+# write_dovecot DIR IMAP_PORT IMAPS_PORT SMTP_PORT: config and passwd-file; passwords go to
+# DIR/passwords.
 write_dovecot() {
-    local d=$1/dovecot imap=$2 imaps=$3 user pw
+    local d=$1/dovecot imap=$2 imaps=$3 smtp=$4 user pw
     mkdir -p "$d/run" "$d/state" "$d/mail"
     # A name of its own: it prefixes the titles of Dovecot's processes, which is how `stop`
     # recognises them (Dovecot clears their environment).
@@ -317,6 +325,12 @@ write_dovecot() {
         echo "$user:{PLAIN}$pw::::::$extra" >> "$d/passwd"
         echo "$user:$pw" >> "$1/passwords"
     done
+    # "away" answers every sender once a day, as a vacation autoreply does.
+    mkdir -p "$d/mail/away"
+    printf '%s\n' 'require ["vacation"];' \
+        'vacation :days 1 :subject "Out of office" "I am on holiday until Monday.";' \
+        > "$d/mail/away/.dovecot.sieve"
+    chown -R mail:mail "$d/mail/away"
     chmod 640 "$d/passwd"
     chown root:dovecot "$d/passwd"
     chmod 600 "$1/passwords"
@@ -360,7 +374,14 @@ plugin {
   quota = maildir:User quota
 }
 
+# Sieve for the vacation autoreply of "away"; its replies go out through this stack's Postfix.
+plugin {
+  sieve = file:~/sieve;active=~/.dovecot.sieve
+}
+submission_host = 127.0.0.1:$smtp
+
 protocol lmtp {
+  mail_plugins = \$mail_plugins sieve
   # A full mailbox is a permanent 552 5.2.2, so Postfix bounces at once instead of retrying.
   quota_full_tempfail = no
   # Deliver to the user part: the passwd-file knows "alice", LMTP is given alice@example.test.
@@ -501,7 +522,7 @@ cmd_start() {
     read -r smtp imap imaps < <(free_ports 3)
     make_tls "$dir"
     write_postfix "$dir" "$smtp"
-    write_dovecot "$dir" "$imap" "$imaps"
+    write_dovecot "$dir" "$imap" "$imaps" "$smtp"
     [[ -n "$owner" ]] && echo "$owner" > "$dir/owner.pid"
 
     # Both daemons would inherit our stdout and stderr and keep a reader of this script's output
