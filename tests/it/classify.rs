@@ -1393,6 +1393,38 @@ fn generated_docs_are_current() {
     );
 }
 
+/// Every subcommand (each has a man page) shows examples in its `--help`.
+#[test]
+fn every_subcommand_help_has_examples() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sb = Sandbox::new();
+    let mut checked = 0;
+    for name in files_in(&root.join("man")).keys() {
+        let Some(words) = name
+            .strip_prefix("bouncekit-")
+            .and_then(|n| n.strip_suffix(".1"))
+        else {
+            continue;
+        };
+        let mut args: Vec<&str> = words.split('-').collect();
+        // `fetch-bounces` is one word with a dash.
+        if args.starts_with(&["fetch", "bounces"]) {
+            args.splice(0..2, ["fetch-bounces"]);
+        }
+        args.push("--help");
+        let run = sb.run(&args);
+        run.assert_code(0);
+        let help = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            help.contains("\nExamples:\n  "),
+            "no examples in `bouncekit {}`",
+            args.join(" ")
+        );
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} subcommands found");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The shared bounce corpus: a regression guard on the scores the issue asks for. The corpus is
 // third-party data that lives beside the repository (../shared/corpus), never inside it.

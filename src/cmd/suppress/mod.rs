@@ -83,6 +83,10 @@ pub struct RuleArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    bouncekit classify ~/Maildir/.bounces | bouncekit suppress add\n  \
+    bouncekit suppress add --changes events.jsonl sent.jsonl > changes.jsonl\n  \
+    bouncekit suppress add --soft-limit 10 --soft-window 30 events.jsonl")]
 pub struct AddArgs {
     /// Event records or send logs (JSONL or CSV), or `-` for stdin (the default).
     #[arg(value_name = "FILE")]
@@ -110,6 +114,10 @@ pub struct AddArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    bouncekit suppress filter customers.csv > clean.csv\n  \
+    bouncekit suppress filter customers.csv --rejected dropped.csv -o clean.csv\n  \
+    bouncekit suppress filter --column Contact crm-export.csv > clean.csv")]
 pub struct FilterArgs {
     /// The recipient list: CSV with a header, or JSONL; `-` for stdin (the default).
     #[arg(value_name = "FILE")]
@@ -157,6 +165,10 @@ impl From<ImportState> for State {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    bouncekit suppress import crm-unsubscribes.csv --state unsubscribed\n  \
+    bouncekit suppress import esp-suppressions.jsonl --state bounced --reason 'ESP export'\n  \
+    bouncekit suppress import - --state inactive < former-staff.txt")]
 pub struct ImportArgs {
     /// Lists to import: CSV with a header, JSONL, or one address per line; `-` for stdin (the
     /// default).
@@ -177,6 +189,10 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    bouncekit suppress export > store.csv\n  \
+    bouncekit suppress export --state bounced --state complained\n  \
+    bouncekit suppress export --format jsonl")]
 pub struct ExportArgs {
     /// Only recipients in this state (repeatable; default: all).
     #[arg(long, value_enum, value_name = "STATE")]
@@ -201,6 +217,9 @@ pub enum ShowFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    bouncekit suppress show jan@example.org\n  \
+    bouncekit suppress show --format jsonl jan@example.org ola@example.net")]
 pub struct ShowArgs {
     /// Addresses to show.
     #[arg(value_name = "ADDRESS", required = true, value_parser = parse_address)]
@@ -212,6 +231,11 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    bouncekit suppress block jan@example.org --reason 'asked by phone'\n  \
+    bouncekit suppress unblock jan@example.org --reason 'typo fixed'\n  \
+    bouncekit suppress inactive former@example.org\n  \
+    bouncekit suppress activate former@example.org")]
 pub struct HandArgs {
     /// Addresses to change.
     #[arg(value_name = "ADDRESS", required = true, value_parser = parse_address)]
@@ -227,6 +251,8 @@ pub struct HandArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    bouncekit suppress delete jan@example.org")]
 pub struct DeleteArgs {
     /// Addresses to delete.
     #[arg(value_name = "ADDRESS", required = true, value_parser = parse_address)]
@@ -234,6 +260,10 @@ pub struct DeleteArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    bouncekit suppress config\n  \
+    bouncekit suppress config soft-limit 10\n  \
+    bouncekit suppress config --unset soft-window")]
 pub struct ConfigArgs {
     /// The setting: soft-limit or soft-window (none: list every setting).
     #[arg(value_name = "NAME", value_parser = ["soft-limit", "soft-window"])]
