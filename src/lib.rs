@@ -6,6 +6,7 @@
 //! (the recipient store) and `cmd` (one module per subcommand).
 
 pub mod address;
+pub mod chunks;
 pub mod classify;
 pub mod cli;
 pub mod clock;
