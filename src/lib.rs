@@ -2,8 +2,10 @@
 //!
 //! The binary is a thin layer over these modules: `classify` (the bounce classifier and its
 //! reply tables), `record` (the event record contract), `records` and `io` (record input and
-//! output shared by every subcommand), `address` (address normalisation and syntax), `store`
-//! (the recipient store) and `cmd` (one module per subcommand).
+//! output shared by every subcommand), `chunks` (CSV lists cut into records passed through
+//! byte for byte), `address` (address normalisation and syntax), `dns` (whether a domain
+//! takes mail, asked of DNS), `store` (the recipient store) and `cmd` (one module per
+//! subcommand).
 
 pub mod address;
 pub mod chunks;
@@ -11,6 +13,7 @@ pub mod classify;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
+pub mod dns;
 pub mod exit;
 pub mod io;
 pub mod messages;
