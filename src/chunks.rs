@@ -328,7 +328,10 @@ pub fn write_with_cells(
 
 /// Writes one CSV cell, quoted when it holds a comma, a quote or a line break.
 pub fn write_cell(out: &mut (impl Write + ?Sized), cell: &str) -> std::io::Result<()> {
-    if cell.contains([',', '"', '\r', '\n']) {
+    if cell
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
         write!(out, "\"{}\"", cell.replace('"', "\"\""))
     } else {
         out.write_all(cell.as_bytes())

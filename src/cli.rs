@@ -38,6 +38,9 @@ pub enum Command {
     /// Turn send logs and events into per-campaign figures, charts and alerts.
     Report(crate::cmd::report::ReportArgs),
 
+    /// Check a list's addresses before the first mailing: syntax, DNS, disposable, role, typos.
+    Validate(crate::cmd::validate::ValidateArgs),
+
     /// Write the man pages and shell completions (for packagers and the repository).
     #[command(hide = true)]
     Generate(GenerateArgs),

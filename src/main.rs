@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         Command::Classify(args) => cmd::classify::run(args, cli.quiet),
         Command::Suppress(args) => cmd::suppress::run(args, cli.quiet),
         Command::Report(args) => cmd::report::run(args, cli.quiet),
+        Command::Validate(args) => cmd::validate::run(args, cli.quiet),
         Command::Generate(args) => cmd::generate::run(args),
     };
     match result {

@@ -4,3 +4,4 @@ pub mod classify;
 pub mod generate;
 pub mod report;
 pub mod suppress;
+pub mod validate;

@@ -105,6 +105,8 @@ pub enum Origin {
     Import,
     /// `suppress block`, `unblock` and the other decisions by hand.
     Hand,
+    /// `validate --to-store`: an address found invalid before any mail was sent.
+    Validate,
 }
 
 impl Origin {
@@ -114,6 +116,7 @@ impl Origin {
             Origin::Send => "send",
             Origin::Import => "import",
             Origin::Hand => "hand",
+            Origin::Validate => "validate",
         }
     }
 }

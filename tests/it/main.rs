@@ -7,3 +7,4 @@ mod common;
 mod mailstack;
 mod report;
 mod suppress;
+mod validate;
