@@ -316,6 +316,7 @@ fn typical_typos_get_suggestions() {
         "eva@gmail.con",
         "tom@acme-crop.com",
         "raw@gmail,com",
+        "ip@192.0.2.1",
         "Jan Novak <jan.novak@example.org>",
         "fine@gmail.com",
         "firma@firma.pl",
@@ -333,6 +334,7 @@ fn typical_typos_get_suggestions() {
         ("eva@gmail.con", true, "typo", "eva@gmail.com"),
         ("tom@acme-crop.com", true, "typo", "tom@acme-corp.com"),
         ("raw@gmail,com", false, "syntax", "raw@gmail.com"),
+        ("ip@192.0.2.1", false, "syntax", "ip@[192.0.2.1]"),
         (
             "Jan Novak <jan.novak@example.org>",
             false,

@@ -512,7 +512,14 @@ impl<'a> Judge<'a> {
                 &looked_up
             }
         };
-        let suggestion = info.suggestion.as_ref().map(|d| format!("{local}@{d}"));
+        let suggestion = match &info.suggestion {
+            Some(d) => Some(format!("{local}@{d}")),
+            // An IP address where a name belongs: the address literal was meant.
+            None if info.kind == DomainKind::Bad && domain.parse::<Ipv4Addr>().is_ok() => {
+                Some(format!("{local}@[{domain}]"))
+            }
+            None => None,
+        };
         let dns = match (info.kind, &info.mail) {
             (DomainKind::Bad, _) => Some(Check::Syntax),
             (DomainKind::Literal, _) => None,
