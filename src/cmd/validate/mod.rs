@@ -13,6 +13,7 @@
 //! written and flushed.
 
 mod checks;
+mod jsonl;
 mod typos;
 
 use std::collections::HashMap;
@@ -572,17 +573,6 @@ fn scan_csv(
     })
 }
 
-/// The address field of a JSONL record: its value as text (`None` when absent or null).
-fn jsonl_address(map: &Map<String, Value>, column: Option<&str>) -> Option<Vec<u8>> {
-    let names: Vec<&str> = map.keys().map(String::as_str).collect();
-    let index = records::address_column(&names, column).ok()?;
-    match map.get(names[index])? {
-        Value::Null => None,
-        Value::String(s) => Some(s.as_bytes().to_vec()),
-        other => Some(other.to_string().into_bytes()),
-    }
-}
-
 /// The first pass over a JSONL list.
 fn scan_jsonl(
     input: Box<dyn BufRead + Send>,
@@ -591,10 +581,12 @@ fn scan_jsonl(
 ) -> Result<()> {
     for line in input.split(b'\n') {
         let line = line.context("cannot read the list")?;
-        if let Ok(map) = serde_json::from_slice::<Map<String, Value>>(&line)
-            && let Some(address) = jsonl_address(&map, column)
+        if let Ok(jsonl::Scanned {
+            address: Some(address),
+            ..
+        }) = jsonl::scan(&line, column)
         {
-            see(&address);
+            see(address.as_bytes());
         }
     }
     Ok(())
@@ -712,21 +704,15 @@ fn write_jsonl(
             }
             continue;
         }
-        let map = match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => map,
-            parsed => {
-                let why = match parsed {
-                    Err(e) => format!("not a JSON object: {e}"),
-                    Ok(_) => "not a JSON object".to_string(),
-                };
+        let scanned = match jsonl::scan(body, column) {
+            Ok(scanned) => scanned,
+            Err(e) => {
+                let why = format!("not a JSON object: {e}");
                 unreadable(writer, body, ending, &why, at, shown)?;
                 continue;
             }
         };
-        let verdict = match jsonl_address(&map, column) {
-            Some(address) => judge.judge(&address),
-            None => judge.judge(b""),
-        };
+        let verdict = judge.judge(scanned.address.as_deref().unwrap_or("").as_bytes());
         let normalized = judge.normalized();
         if !writer.take(&verdict, normalized)? {
             continue;
@@ -749,7 +735,7 @@ fn write_jsonl(
                 Value::Null
             },
         ];
-        append_fields(&mut **writer.out, body, map, &values)?;
+        append_fields(&mut **writer.out, body, &scanned, &values)?;
         writer.out.write_all(ending)?;
     }
     Ok(())
@@ -760,10 +746,11 @@ fn write_jsonl(
 fn append_fields(
     out: &mut dyn Write,
     body: &[u8],
-    mut map: Map<String, Value>,
+    scanned: &jsonl::Scanned,
     values: &[Value; 4],
 ) -> Result<()> {
-    if COLUMNS.iter().any(|c| map.contains_key(*c)) {
+    if scanned.has_ours {
+        let mut map: Map<String, Value> = serde_json::from_slice(body)?;
         for (name, value) in COLUMNS.iter().zip(values) {
             map.insert(name.to_string(), value.clone());
         }
@@ -776,7 +763,7 @@ fn append_fields(
         .context("a JSON object that does not end with }")?;
     out.write_all(open)?;
     for (i, (name, value)) in COLUMNS.iter().zip(values).enumerate() {
-        if i > 0 || !map.is_empty() {
+        if i > 0 || scanned.fields > 0 {
             out.write_all(b",")?;
         }
         serde_json::to_writer(&mut *out, name)?;
@@ -925,28 +912,21 @@ mod tests {
             Value::Null,
             "a@example.org".into(),
         ];
-        let mut out = Vec::new();
-        let body = br#"{ "email" : "a@example.org",  "n":1.50 }  "#;
-        let map = serde_json::from_slice(body).unwrap();
-        append_fields(&mut out, body, map, &values).unwrap();
+        let append = |body: &[u8]| {
+            let mut out = Vec::new();
+            let scanned = jsonl::scan(body, None).unwrap();
+            append_fields(&mut out, body, &scanned, &values).unwrap();
+            String::from_utf8(out).unwrap()
+        };
         assert_eq!(
-            String::from_utf8(out).unwrap(),
+            append(br#"{ "email" : "a@example.org",  "n":1.50 }  "#),
             r#"{ "email" : "a@example.org",  "n":1.50 ,"valid":true,"check":null,"suggestion":null,"normalized":"a@example.org"}"#
         );
-        let mut out = Vec::new();
-        append_fields(&mut out, b"{}", Map::new(), &values).unwrap();
-        assert!(out.starts_with(b"{\"valid\":true,"));
+        assert!(append(b"{}").starts_with(r#"{"valid":true,"#));
+        assert!(append(b"{ }").starts_with(r#"{ "valid":true,"#));
         // Fields of the same names are replaced, not doubled.
-        let mut out = Vec::new();
-        let body = br#"{"email":"a@example.org","valid":"yes"}"#;
-        append_fields(
-            &mut out,
-            body,
-            serde_json::from_slice(body).unwrap(),
-            &values,
-        )
-        .unwrap();
-        let v: Value = serde_json::from_slice(&out).unwrap();
+        let out = append(br#"{"email":"a@example.org","valid":"yes"}"#);
+        let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["valid"], true);
         assert_eq!(v.as_object().unwrap().len(), 5);
     }
