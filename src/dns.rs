@@ -138,18 +138,6 @@ impl Checker {
     }
 }
 
-/// Looks up every domain of `domains` (a convenience over `Checker`).
-pub fn check_all<'a>(
-    config: Config,
-    domains: impl IntoIterator<Item = &'a str>,
-) -> Result<HashMap<String, Mail>> {
-    let checker = Checker::start(config)?;
-    for domain in domains {
-        checker.ask(domain);
-    }
-    checker.finish()
-}
-
 fn build_resolver(config: &Config) -> Result<TokioResolver> {
     let mut builder = if config.nameservers.is_empty() {
         TokioResolver::builder_tokio()
