@@ -37,6 +37,9 @@ _bouncekit() {
             bouncekit,suppress)
                 cmd="bouncekit__subcmd__suppress"
                 ;;
+            bouncekit,validate)
+                cmd="bouncekit__subcmd__validate"
+                ;;
             bouncekit__subcmd__help,classify)
                 cmd="bouncekit__subcmd__help__subcmd__classify"
                 ;;
@@ -57,6 +60,9 @@ _bouncekit() {
                 ;;
             bouncekit__subcmd__help,suppress)
                 cmd="bouncekit__subcmd__help__subcmd__suppress"
+                ;;
+            bouncekit__subcmd__help,validate)
+                cmd="bouncekit__subcmd__help__subcmd__validate"
                 ;;
             bouncekit__subcmd__help__subcmd__suppress,activate)
                 cmd="bouncekit__subcmd__help__subcmd__suppress__subcmd__activate"
@@ -170,7 +176,7 @@ _bouncekit() {
 
     case "${cmd}" in
         bouncekit)
-            opts="-q -h -V --quiet --help --version fetch-bounces classify suppress report send generate help"
+            opts="-q -h -V --quiet --help --version fetch-bounces classify suppress report send validate generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -338,7 +344,7 @@ _bouncekit() {
             return 0
             ;;
         bouncekit__subcmd__help)
-            opts="fetch-bounces classify suppress report send generate help"
+            opts="fetch-bounces classify suppress report send validate generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -592,6 +598,20 @@ _bouncekit() {
         bouncekit__subcmd__help__subcmd__suppress__subcmd__unblock)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bouncekit__subcmd__help__subcmd__validate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1251,6 +1271,52 @@ _bouncekit() {
             fi
             case "${prev}" in
                 --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        bouncekit__subcmd__validate)
+            opts="-o -q -h -V --output --column --only-valid --only-invalid --no-dns --nameserver --dns-timeout --dns-concurrency --disposable --to-store --db --strict --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --column)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nameserver)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dns-concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disposable)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -32,6 +32,7 @@ complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "classify" -d 'R
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "send" -d 'Mail a template to a recipient list, with delivery reports, exactly once'
+complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "validate" -d 'Check a list\'s addresses before the first mailing: syntax, DNS, disposable, role, typos'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
 complete -c bouncekit -n "__fish_bouncekit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l imap -d 'The mailbox: imaps://USER@HOST[:PORT]/MAILBOX (TLS), or imap://... (STARTTLS). The user may be percent-encoded (bounces%40example.com); the mailbox defaults to INBOX' -r
@@ -238,18 +239,34 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l strict -d '
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -s V -l version -d 'Print version'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -s o -l output -d 'Write to FILE instead of stdout' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l column -d 'The address column, when it is not found by name (email, e-mail, mail, address, ...)' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l nameserver -d 'The DNS server to ask (a recursive resolver), as IP or IP:PORT; repeatable [default: the system\'s, from /etc/resolv.conf]' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l dns-timeout -d 'Seconds a domain\'s lookups may take in all (a query unanswered for half of it is sent once more); a domain still unanswered is `unknown`, not invalid' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l dns-concurrency -d 'Domains looked up at the same time' -r
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l disposable -d 'A list of disposable domains, one per line (`#` comments); repeatable. Replaces the small built-in list (mailinator.com, yopmail.com, guerrillamail.com and a few more)' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l db -d 'The store (SQLite file) for --to-store' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l only-valid -d 'Write only the rows not found invalid, exactly as they were (rows whose domain got no DNS answer are kept: unknown is not invalid)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l only-invalid -d 'Write only the rows found invalid, exactly as they were'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l no-dns -d 'Check syntax, disposable domains, role accounts and typos only; ask no DNS'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l to-store -d 'Record the invalid addresses in the store as bounced, reason invalid_address (disposable ones excepted: they do take mail). Without it the store is not touched'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -l strict -d 'Exit 1 at the end if any record could not be read'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -s h -l help -d 'Print help'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand validate" -s V -l version -d 'Print version'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -l man-dir -d 'Folder for the man pages (one per subcommand)' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -l completions-dir -d 'Folder for the bash, zsh and fish completions' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s h -l help -d 'Print help'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand generate" -s V -l version -d 'Print version'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "fetch-bounces" -d 'Fetch returned mail from an IMAP mailbox as message records, incrementally'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "send" -d 'Mail a template to a recipient list, with delivery reports, exactly once'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send validate generate help" -f -a "fetch-bounces" -d 'Fetch returned mail from an IMAP mailbox as message records, incrementally'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send validate generate help" -f -a "classify" -d 'Read returned mail and write one event record per (message, recipient)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send validate generate help" -f -a "suppress" -d 'Keep the recipient store and clean lists against it'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send validate generate help" -f -a "report" -d 'Turn send logs and events into per-campaign figures, charts and alerts'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send validate generate help" -f -a "send" -d 'Mail a template to a recipient list, with delivery reports, exactly once'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send validate generate help" -f -a "validate" -d 'Check a list\'s addresses before the first mailing: syntax, DNS, disposable, role, typos'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send validate generate help" -f -a "generate" -d 'Write the man pages and shell completions (for packagers and the repository)'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and not __fish_seen_subcommand_from fetch-bounces classify suppress report send validate generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "add" -d 'Ingest event records (from classify) and failed send-log records (from send)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "filter" -d 'Write the sendable rows of a recipient list; drop the rest'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand help; and __fish_seen_subcommand_from suppress" -f -a "import" -d 'Import an external list (a CRM\'s unsubscribes, an ESP\'s suppression export)'

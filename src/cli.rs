@@ -45,6 +45,9 @@ pub enum Command {
     /// Mail a template to a recipient list, with delivery reports, exactly once.
     Send(Box<crate::cmd::send::SendArgs>),
 
+    /// Check a list's addresses before the first mailing: syntax, DNS, disposable, role, typos.
+    Validate(crate::cmd::validate::ValidateArgs),
+
     /// Write the man pages and shell completions (for packagers and the repository).
     #[command(hide = true)]
     Generate(GenerateArgs),

@@ -15,6 +15,7 @@ fn main() -> ExitCode {
         Command::Suppress(args) => cmd::suppress::run(args, cli.quiet),
         Command::Report(args) => cmd::report::run(args, cli.quiet),
         Command::Send(args) => cmd::send::run(*args, cli.quiet),
+        Command::Validate(args) => cmd::validate::run(args, cli.quiet),
         Command::Generate(args) => cmd::generate::run(args),
     };
     match result {

@@ -6,3 +6,4 @@ pub mod generate;
 pub mod report;
 pub mod send;
 pub mod suppress;
+pub mod validate;

@@ -117,6 +117,8 @@ pub enum Origin {
     Import,
     /// `suppress block`, `unblock` and the other decisions by hand.
     Hand,
+    /// `validate --to-store`: an address found invalid before any mail was sent.
+    Validate,
 }
 
 impl Origin {
@@ -126,6 +128,7 @@ impl Origin {
             Origin::Send => "send",
             Origin::Import => "import",
             Origin::Hand => "hand",
+            Origin::Validate => "validate",
         }
     }
 }
@@ -288,8 +291,7 @@ impl Store {
         let context = || format!("cannot open the store {}", path.display());
         let conn = Connection::open(path).with_context(context)?;
         conn.busy_timeout(BUSY_TIMEOUT).with_context(context)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .with_context(context)?;
+        use_wal(&conn).with_context(context)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .with_context(context)?;
         // Reads through a memory map (no system call per page) and a generous page cache:
@@ -714,6 +716,38 @@ impl Store {
         counts.sort();
         Ok(counts)
     }
+}
+
+/// Puts the store in WAL mode (once: the mode is kept in the file). Switching needs the
+/// database to itself, and SQLite reports a concurrent switch or creation (two cron jobs
+/// starting on a new store) as busy without waiting on the busy timeout: wait here instead.
+fn use_wal(conn: &Connection) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let mode: rusqlite::Result<String> =
+            conn.query_row("PRAGMA journal_mode", [], |r| r.get(0));
+        let result = match mode {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(_) => conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// A recipient being changed by a batch.

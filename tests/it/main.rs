@@ -10,3 +10,4 @@ mod mailstack;
 mod report;
 mod send;
 mod suppress;
+mod validate;

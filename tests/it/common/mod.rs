@@ -1,8 +1,10 @@
 //! Helpers for the integration tests: run the real `bouncekit` binary in its own temporary
 //! directory with a cleared environment, parse its JSONL output, and compare records field by
 //! field, printing expected and actual side by side on a mismatch. `mailstack` runs the private
-//! Postfix and Dovecot that the tests of real delivery reports talk to.
+//! Postfix and Dovecot that the tests of real delivery reports talk to; `dns` runs the private
+//! dnsmasq that the tests of `validate` ask.
 
+pub mod dns;
 pub mod mailstack;
 
 use std::fmt::Write as _;

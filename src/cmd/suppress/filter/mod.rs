@@ -7,7 +7,6 @@
 //! addresses and the addresses already seen are kept as 64-bit hashes (see
 //! `address::key_hash` for why a collision can only drop a row, never let one through).
 
-mod chunks;
 mod hashes;
 
 use std::collections::HashMap;
@@ -19,12 +18,36 @@ use serde_json::Value;
 
 use super::FilterArgs;
 use crate::address;
+use crate::chunks::{self, ChunkReader, Field, Row};
 use crate::exit::Exit;
 use crate::io;
 use crate::records::{self, InputFormat};
 use crate::store::{State, Store};
-use chunks::{ChunkReader, Row};
 use hashes::HashSet64;
+
+/// What a row's address field holds, as the judge needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Address {
+    /// A valid address: the hash of its key (`address::key_hash`).
+    Key(u64),
+    /// No valid address (missing field, not UTF-8, bad syntax).
+    Invalid,
+    /// An empty line: no record at all, passed through as it is.
+    Blank,
+}
+
+impl Address {
+    /// Hashes a field on the thread that cuts the list (`scratch` is reused).
+    fn of(field: Field<'_>, scratch: &mut String) -> Address {
+        match field {
+            Field::Blank => Address::Blank,
+            Field::Missing => Address::Invalid,
+            Field::Value(raw) => {
+                address::key_hash_of_bytes(raw, scratch).map_or(Address::Invalid, Address::Key)
+            }
+        }
+    }
+}
 
 /// Why a row is dropped: the state and reason columns of `--rejected`.
 #[derive(Debug, Clone, Copy)]
@@ -105,11 +128,11 @@ impl Judge {
     }
 
     /// `None` to keep a row with this address, else why it is dropped.
-    fn judge(&mut self, address: chunks::Address) -> Option<Drop<'_>> {
+    fn judge(&mut self, address: Address) -> Option<Drop<'_>> {
         let hash = match address {
-            chunks::Address::Blank => return None,
-            chunks::Address::Key(hash) => hash,
-            chunks::Address::Invalid => {
+            Address::Blank => return None,
+            Address::Key(hash) => hash,
+            Address::Invalid => {
                 self.counts.rows += 1;
                 if self.keep_invalid {
                     self.counts.kept += 1;
@@ -140,7 +163,7 @@ impl Judge {
         let address = raw
             .and_then(|a| std::str::from_utf8(a).ok())
             .and_then(|a| address::parse_key_hash(a, &mut self.scratch).ok())
-            .map_or(chunks::Address::Invalid, chunks::Address::Key);
+            .map_or(Address::Invalid, Address::Key);
         self.judge(address)
     }
 }
@@ -206,8 +229,12 @@ fn filter_csv(
     out: &mut dyn Write,
     mut rejected: Option<&mut Box<dyn Write + Send>>,
 ) -> Result<Counts> {
-    let (mut reader, header) =
-        ChunkReader::new(input, |names| records::address_column(names, column))?;
+    let mut scratch = String::new();
+    let (mut reader, header) = ChunkReader::new(
+        input,
+        |names| records::address_column(names, column),
+        move |field, _| Address::of(field, &mut scratch),
+    )?;
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
         let cutter = scope.spawn(move || -> Result<()> {
@@ -222,7 +249,7 @@ fn filter_csv(
             let mut judge = load()?;
             out.write_all(&header)?;
             if let Some(r) = rejected.as_deref_mut() {
-                write_extended_csv_row(r, &header, "state", "reason")?;
+                chunks::write_with_cells(r, &header, &["state", "reason"], b"\n")?;
             }
             let mut first = true;
             for chunk in receiver {
@@ -254,7 +281,7 @@ const TOUCH_AHEAD: usize = 32;
 
 /// Judges a chunk's rows; runs of kept rows are written with one call each.
 fn write_chunk(
-    chunk: &chunks::Chunk,
+    chunk: &chunks::Chunk<Address>,
     judge: &mut Judge,
     out: &mut dyn Write,
     mut rejected: Option<&mut (dyn Write + Send)>,
@@ -267,47 +294,25 @@ fn write_chunk(
             judge
                 .seen
                 .touch_all(group.iter().filter_map(|r| match r.address {
-                    chunks::Address::Key(hash) => Some(hash),
+                    Address::Key(hash) => Some(hash),
                     _ => None,
                 }));
         }
         if let Some(drop) = judge.judge(address) {
             out.write_all(&chunk.bytes[run_start..start])?;
             if let Some(r) = rejected.as_deref_mut() {
-                write_extended_csv_row(r, &chunk.bytes[start..end], drop.state, drop.reason)?;
+                chunks::write_with_cells(
+                    r,
+                    &chunk.bytes[start..end],
+                    &[drop.state, drop.reason],
+                    b"\n",
+                )?;
             }
             run_start = end;
         }
         start = end;
     }
     out.write_all(&chunk.bytes[run_start..start])?;
-    Ok(())
-}
-
-/// Writes a CSV row as read with two cells appended, keeping its line ending.
-fn write_extended_csv_row(
-    out: &mut (impl Write + ?Sized),
-    raw: &[u8],
-    state: &str,
-    reason: &str,
-) -> Result<()> {
-    let (body, ending): (&[u8], &[u8]) = if let Some(b) = raw.strip_suffix(b"\r\n") {
-        (b, b"\r\n")
-    } else if let Some(b) = raw.strip_suffix(b"\n") {
-        (b, b"\n")
-    } else {
-        (raw, b"\n")
-    };
-    out.write_all(body)?;
-    for cell in [state, reason] {
-        out.write_all(b",")?;
-        if cell.contains([',', '"', '\r', '\n']) {
-            write!(out, "\"{}\"", cell.replace('"', "\"\""))?;
-        } else {
-            out.write_all(cell.as_bytes())?;
-        }
-    }
-    out.write_all(ending)?;
     Ok(())
 }
 

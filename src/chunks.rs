@@ -1,49 +1,51 @@
-//! A CSV list cut into chunks of whole records, each record located and its address hashed,
-//! ready for the thread that judges and writes them.
+//! A CSV recipient list cut into chunks of whole records, for the commands that pass a
+//! list's rows through byte for byte (`suppress filter`, `validate`): each record is located
+//! and its address field handed to the caller's function, whose result goes with the row.
 //!
 //! Most lists hold no quotes at all: a record is then a line, and its address the n-th
 //! comma-separated field, found with `memchr` alone. A line with a quote (a quoted field, a
 //! field spanning lines) or a stray CR is read by `csv-core` instead, so quoting is always
-//! understood; either way the record's bytes are passed on exactly as read.
+//! understood; either way the record's bytes are passed on exactly as read, never re-encoded.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use anyhow::{Context, Result, bail};
 use csv_core::ReadRecordResult;
 
-use crate::address;
-
 /// About how many bytes a chunk holds (it ends at the last record boundary before this).
 const CHUNK: usize = 4 << 20;
 
-/// What a record's address field holds.
+/// A record's address field, as the caller's function gets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Address {
-    /// A valid address: the hash of its key (`address::key_hash`).
-    Key(u64),
-    /// No valid address (missing field, not UTF-8, bad syntax).
-    Invalid,
-    /// An empty line: no record at all, passed through as it is.
+pub enum Field<'a> {
+    /// An empty line: no record at all (passed through as it is).
     Blank,
+    /// A record with fewer fields than the address column needs.
+    Missing,
+    /// The field's value, unquoted.
+    Value(&'a [u8]),
 }
 
 /// One record of a chunk: where it ends (its first byte is where the previous one ended)
-/// and its address.
+/// and what the caller's function made of its address field.
 #[derive(Debug, Clone, Copy)]
-pub struct Row {
+pub struct Row<T> {
     pub end: usize,
-    pub address: Address,
+    pub address: T,
 }
 
-/// Whole records and their rows.
-#[derive(Debug, Default)]
-pub struct Chunk {
+/// Whole records and their rows, and bytes the caller's function kept for them (`extra`:
+/// e.g. copies of the address fields, so that another thread can judge them).
+#[derive(Debug)]
+pub struct Chunk<T> {
     pub bytes: Vec<u8>,
-    pub rows: Vec<Row>,
+    pub rows: Vec<Row<T>>,
+    pub extra: Vec<u8>,
 }
 
-/// Reads a CSV list chunk by chunk.
-pub struct ChunkReader<R> {
+/// Reads a CSV list chunk by chunk, calling `on_field` with every record's address field
+/// (and the chunk's `extra` bytes).
+pub struct ChunkReader<R, F> {
     input: R,
     /// Bytes read past the last chunk's end.
     rest: Vec<u8>,
@@ -51,6 +53,7 @@ pub struct ChunkReader<R> {
     /// The address column.
     column: usize,
     scratch: RowScratch,
+    on_field: F,
 }
 
 /// Buffers reused from record to record.
@@ -60,15 +63,15 @@ struct RowScratch {
     fields: Vec<u8>,
     ends: Vec<usize>,
     nfields: usize,
-    key: String,
 }
 
-impl<R: Read> ChunkReader<R> {
+impl<R: Read, F: FnMut(Field<'_>, &mut Vec<u8>) -> T, T> ChunkReader<R, F> {
     /// Reads the header record (returned as its exact bytes); `choose_column` picks the
     /// address column from its names.
     pub fn new(
         mut input: R,
         choose_column: impl FnOnce(&[String]) -> Result<usize>,
+        on_field: F,
     ) -> Result<(Self, Vec<u8>)> {
         let mut rest = Vec::with_capacity(CHUNK);
         let mut eof = false;
@@ -88,6 +91,7 @@ impl<R: Read> ChunkReader<R> {
                     eof,
                     column,
                     scratch,
+                    on_field,
                 };
                 return Ok((reader, bytes));
             }
@@ -99,7 +103,7 @@ impl<R: Read> ChunkReader<R> {
     }
 
     /// The next chunk of whole records, `None` at the end of the input.
-    pub fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk<T>>> {
         while !self.eof && self.rest.len() < CHUNK {
             self.eof = fill(&mut self.input, &mut self.rest, CHUNK)?;
         }
@@ -124,8 +128,15 @@ impl<R: Read> ChunkReader<R> {
             next
         });
         let mut rows = Vec::with_capacity(bytes.len() / 32);
-        self.scratch.rows(&bytes, self.column, &mut rows)?;
-        Ok(Some(Chunk { bytes, rows }))
+        let mut extra = Vec::new();
+        self.scratch.rows(
+            &bytes,
+            self.column,
+            &mut rows,
+            &mut extra,
+            &mut self.on_field,
+        )?;
+        Ok(Some(Chunk { bytes, rows, extra }))
     }
 }
 
@@ -177,7 +188,6 @@ impl Default for RowScratch {
             fields: vec![0; 1024],
             ends: vec![0; 32],
             nfields: 0,
-            key: String::new(),
         }
     }
 }
@@ -244,9 +254,16 @@ impl RowScratch {
         }
     }
 
-    /// Locates every record of `chunk` (which holds whole records) and hashes its address
-    /// (field `column`).
-    fn rows(&mut self, chunk: &[u8], column: usize, rows: &mut Vec<Row>) -> Result<()> {
+    /// Locates every record of `chunk` (which holds whole records) and hands its address
+    /// field (field `column`) to `on_field`.
+    fn rows<T>(
+        &mut self,
+        chunk: &[u8],
+        column: usize,
+        rows: &mut Vec<Row<T>>,
+        extra: &mut Vec<u8>,
+        on_field: &mut impl FnMut(Field<'_>, &mut Vec<u8>) -> T,
+    ) -> Result<()> {
         let mut pos = 0;
         while pos < chunk.len() {
             let rest = &chunk[pos..];
@@ -258,7 +275,7 @@ impl RowScratch {
                 pos += line_len;
                 rows.push(Row {
                     end: pos,
-                    address: Address::Blank,
+                    address: on_field(Field::Blank, extra),
                 });
                 continue;
             }
@@ -267,52 +284,104 @@ impl RowScratch {
                 let field = body.split(|&b| b == b',').nth(column);
                 rows.push(Row {
                     end: pos,
-                    address: hash_address(field, &mut self.key),
+                    address: on_field(field.map_or(Field::Missing, Field::Value), extra),
                 });
                 continue;
             }
             let len = self
                 .parse_record(rest, true)?
                 .context("a record of the list could not be read")?;
-            let field = self.field(column).map(<[u8]>::to_vec);
             pos += len;
+            let field = self.field(column);
             rows.push(Row {
                 end: pos,
-                address: hash_address(field.as_deref(), &mut self.key),
+                address: on_field(field.map_or(Field::Missing, Field::Value), extra),
             });
         }
         Ok(())
     }
 }
 
-fn hash_address(field: Option<&[u8]>, scratch: &mut String) -> Address {
-    field
-        .and_then(|f| address::key_hash_of_bytes(f, scratch).ok())
-        .map_or(Address::Invalid, Address::Key)
+/// Writes a CSV record as read (`raw`, its line ending included) with `cells` appended,
+/// quoted where CSV needs it; the record keeps its own line ending, and one that has none
+/// (the last line of a file) gets `ending`.
+pub fn write_with_cells(
+    out: &mut (impl Write + ?Sized),
+    raw: &[u8],
+    cells: &[&str],
+    ending: &[u8],
+) -> std::io::Result<()> {
+    let (body, ending): (&[u8], &[u8]) = if let Some(b) = raw.strip_suffix(b"\r\n") {
+        (b, b"\r\n")
+    } else if let Some(b) = raw.strip_suffix(b"\n") {
+        (b, b"\n")
+    } else {
+        (raw, ending)
+    };
+    out.write_all(body)?;
+    for cell in cells {
+        out.write_all(b",")?;
+        write_cell(out, cell)?;
+    }
+    out.write_all(ending)
+}
+
+/// Writes one CSV cell, quoted when it holds a comma, a quote or a line break.
+pub fn write_cell(out: &mut (impl Write + ?Sized), cell: &str) -> std::io::Result<()> {
+    if cell
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        write!(out, "\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        out.write_all(cell.as_bytes())
+    }
+}
+
+/// The line ending of a record as read (`\n` when it has none).
+pub fn line_ending(raw: &[u8]) -> &'static [u8] {
+    if raw.ends_with(b"\r\n") {
+        b"\r\n"
+    } else {
+        b"\n"
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The header (bytes and names) and every record (bytes and address) of `input`.
+    /// What the tests' `on_field` makes of a field: its text, or what it lacks.
+    fn seen(field: Field<'_>) -> String {
+        match field {
+            Field::Blank => "(blank)".into(),
+            Field::Missing => "(missing)".into(),
+            Field::Value(v) => String::from_utf8_lossy(v).into_owned(),
+        }
+    }
+
+    /// The header (bytes and names) and every record (bytes and address field) of `input`.
     struct ReadBack {
         header: (Vec<u8>, Vec<String>),
-        records: Vec<(Vec<u8>, Address)>,
+        records: Vec<(Vec<u8>, String)>,
     }
 
     fn read_all(input: &[u8]) -> ReadBack {
         let mut names = Vec::new();
-        let (mut reader, header) = ChunkReader::new(input, |found| {
-            names = found.to_vec();
-            crate::records::address_column(found, None)
-        })
+        let (mut reader, header) = ChunkReader::new(
+            input,
+            |found| {
+                names = found.to_vec();
+                crate::records::address_column(found, None)
+            },
+            |field, _| seen(field),
+        )
         .unwrap();
         let header = (header, names);
         let mut records = Vec::new();
         while let Some(chunk) = reader.next_chunk().unwrap() {
             let mut start = 0;
-            for row in &chunk.rows {
+            for row in chunk.rows {
                 records.push((chunk.bytes[start..row.end].to_vec(), row.address));
                 start = row.end;
             }
@@ -321,13 +390,9 @@ mod tests {
         ReadBack { header, records }
     }
 
-    fn key(a: &str) -> Address {
-        Address::Key(address::key_hash(&address::Address::parse(a).unwrap().key))
-    }
-
     #[test]
     fn records_are_cut_exactly_quoted_or_not() {
-        let input = b"name,email\r\n\"Novak, Jan\",Jan@Example.org\r\n\"two\nlines\",b@example.org\n\nx,not-an-address\nlast,c@example.org";
+        let input = b"name,email\r\n\"Novak, Jan\",Jan@Example.org\r\n\"two\nlines\",\"b@example.org\"\n\nx\nlast,c@example.org";
         let ReadBack { header, records } = read_all(input);
         assert_eq!(header.0, b"name,email\r\n");
         assert_eq!(header.1, ["name", "email"]);
@@ -336,23 +401,48 @@ mod tests {
             cut,
             [
                 &b"\"Novak, Jan\",Jan@Example.org\r\n"[..],
-                b"\"two\nlines\",b@example.org\n",
+                b"\"two\nlines\",\"b@example.org\"\n",
                 b"\n",
-                b"x,not-an-address\n",
+                b"x\n",
                 b"last,c@example.org",
             ]
         );
-        let addresses: Vec<Address> = records.iter().map(|(_, a)| *a).collect();
+        let fields: Vec<&str> = records.iter().map(|(_, a)| a.as_str()).collect();
         assert_eq!(
-            addresses,
+            fields,
             [
-                key("jan@example.org"),
-                key("b@example.org"),
-                Address::Blank,
-                Address::Invalid,
-                key("c@example.org")
+                "Jan@Example.org",
+                "b@example.org",
+                "(blank)",
+                "(missing)",
+                "c@example.org"
             ]
         );
+    }
+
+    #[test]
+    fn the_callback_can_keep_bytes_with_the_chunk() {
+        let input = b"email\na@example.org\n\"b@example.org\"\n";
+        let (mut reader, _) = ChunkReader::new(
+            &input[..],
+            |_| Ok(0),
+            |field, extra: &mut Vec<u8>| {
+                let start = extra.len();
+                if let Field::Value(v) = field {
+                    extra.extend_from_slice(v);
+                }
+                start..extra.len()
+            },
+        )
+        .unwrap();
+        let chunk = reader.next_chunk().unwrap().unwrap();
+        let kept: Vec<&[u8]> = chunk
+            .rows
+            .iter()
+            .map(|r| &chunk.extra[r.address.clone()])
+            .collect();
+        assert_eq!(kept, [&b"a@example.org"[..], b"b@example.org"]);
+        assert!(reader.next_chunk().unwrap().is_none());
     }
 
     #[test]
@@ -372,12 +462,24 @@ mod tests {
         );
         let records = read_all(&input).records;
         assert_eq!(records.len(), 2);
-        assert_eq!(records[1].1, key("b@example.org"));
+        assert_eq!(records[1].1, "b@example.org");
     }
 
     #[test]
     fn an_empty_list_has_no_header() {
-        let err = ChunkReader::new(&b""[..], |_| Ok(0)).err().unwrap();
+        let err = ChunkReader::new(&b""[..], |_| Ok(0), |f, _| seen(f))
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("header"), "{err}");
+    }
+
+    #[test]
+    fn cells_are_appended_before_the_line_ending() {
+        let mut out = Vec::new();
+        write_with_cells(&mut out, b"a,\"b\nc\"\r\n", &["x", "y,z", ""], b"\n").unwrap();
+        write_with_cells(&mut out, b"last", &["\"q\""], b"\r\n").unwrap();
+        assert_eq!(out, b"a,\"b\nc\",x,\"y,z\",\r\nlast,\"\"\"q\"\"\"\r\n");
+        assert_eq!(line_ending(b"a\r\n"), b"\r\n");
+        assert_eq!(line_ending(b"a"), b"\n");
     }
 }
