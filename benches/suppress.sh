@@ -68,6 +68,8 @@ with open(f"{tmp}/events.jsonl", "w") as ev:
     ev.write("".join(out))
 PY
 ls -la "$tmp"
+# Let the writeback of the inputs finish first: it would compete with the store's writes.
+sync
 
 # measure NAME CMD...: prints seconds and peak RSS of CMD (stdout to /dev/null).
 measure() {

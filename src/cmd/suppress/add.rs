@@ -13,9 +13,10 @@ use crate::record::Kind;
 use crate::records::{self, Incoming, Item};
 use crate::store::{Change, NewEvent, Origin, StateChange, Store, event_id};
 
-/// Events per transaction: large enough that the commit costs little per event, small enough
-/// that a killed run loses (and a re-run redoes) little.
-const BATCH: usize = 100_000;
+/// Events per transaction: large, because a batch costs mostly the store pages it dirties
+/// (see `Batcher`): into a store of 1,000,000 addresses, 500,000 events took 6.3 s in batches
+/// of up to 100,000 and 4.2 s in two of 250,000. A killed run redoes at most one batch.
+const BATCH: usize = 250_000;
 
 const CHANGE_COLUMNS: &[&str] = &["email", "from", "to", "reason", "time", "event", "source"];
 
@@ -34,7 +35,6 @@ struct Tally {
 
 pub fn run(args: AddArgs, store: &mut Store, quiet: bool) -> Result<Exit> {
     let rules = super::rules_in_force(&args.rules, store)?;
-    store.checkpoint_in_background()?;
     let mut changes = args
         .changes
         .then(|| io::open_output(args.output.as_deref()))

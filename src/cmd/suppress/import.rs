@@ -13,8 +13,8 @@ use crate::io;
 use crate::records::{self, Item};
 use crate::store::{Change, Decision, NewEvent, Origin, Rules, State, Store, event_id};
 
-/// Events per transaction, at most (see `Batcher`).
-const BATCH: usize = 100_000;
+/// Events per transaction (see `Batcher`).
+const BATCH: usize = 250_000;
 
 /// At most this many bad addresses are named on stderr; the rest are only counted.
 const NAMED_BAD: u64 = 10;
@@ -28,7 +28,6 @@ struct Read {
 
 pub fn run(args: ImportArgs, store: &mut Store, quiet: bool) -> Result<Exit> {
     let state: State = args.state.into();
-    store.checkpoint_in_background()?;
     let inputs = if args.inputs.is_empty() {
         vec!["-".to_string()]
     } else {

@@ -351,23 +351,21 @@ fn pipelined<R: Send>(
     })
 }
 
-/// Collects events into the batches `pipelined` hands to the store: the first is small, so
-/// the store starts working at once, and they double up to `max` events (each batch is one
-/// transaction, and larger ones cost less per event).
+/// Collects events into the batches `pipelined` hands to the store, `size` events each (each
+/// batch is one transaction). The size is fixed, not ramped up from a small first batch: on a
+/// store of a million addresses a batch's cost is mostly the pages it dirties, which are
+/// spread over the whole store and rewritten through the WAL at each commit, so a small batch
+/// costs nearly what a large one does (measured: 5,000 events took 0.25 s, 100,000 took 0.9 s).
 struct Batcher {
     batch: Vec<store::NewEvent>,
     size: usize,
-    max: usize,
 }
 
 impl Batcher {
-    const FIRST: usize = 5_000;
-
-    fn new(max: usize) -> Self {
+    fn new(size: usize) -> Self {
         Batcher {
-            batch: Vec::with_capacity(Self::FIRST),
-            size: Self::FIRST.min(max),
-            max,
+            batch: Vec::new(),
+            size,
         }
     }
 
@@ -378,11 +376,7 @@ impl Batcher {
     ) -> Result<()> {
         self.batch.push(event);
         if self.batch.len() >= self.size {
-            self.size = (self.size * 2).min(self.max);
-            send(std::mem::replace(
-                &mut self.batch,
-                Vec::with_capacity(self.size),
-            ))?;
+            send(std::mem::take(&mut self.batch))?;
         }
         Ok(())
     }

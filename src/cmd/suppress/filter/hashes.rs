@@ -55,6 +55,20 @@ impl HashSet64 {
         }
     }
 
+    /// True when the hash is in the set.
+    pub fn contains(&self, hash: u64) -> bool {
+        let hash = stored(hash);
+        let mask = self.slots.len() - 1;
+        let mut at = hash as usize & mask;
+        loop {
+            match self.slots[at] {
+                EMPTY => return false,
+                found if found == hash => return true,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+
     /// Reads the home slot of every hash in `hashes`: independent loads, which the CPU
     /// keeps in flight together, so that the inserts that follow find their slots cached.
     pub fn touch_all(&self, hashes: impl Iterator<Item = u64>) {
@@ -99,6 +113,7 @@ mod tests {
         assert_eq!(set.len, 10_000);
         assert!(set.insert(0));
         assert!(!set.insert(0));
+        assert!(set.contains(0) && !set.contains(12345));
         set.reserve(100_000);
         assert!(!set.insert(xxhash_rust::xxh3::xxh3_64(&5u64.to_le_bytes())));
         set.touch_all([1, 2, 3].into_iter());

@@ -78,12 +78,14 @@ struct Counts {
 /// The decision for each row. One set of address hashes holds both the store's unsendable
 /// addresses and the addresses already seen in this list, so that most rows cost one probe
 /// of one table (at ten million rows the time goes into cache misses, and the memory into
-/// that table: 8 bytes an address); only a row found there looks up why in the small map of
-/// the unsendable ones.
+/// that table: 8 bytes an address); only a row found there is looked up again, in the
+/// smaller set of the unsendable ones.
 struct Judge {
     seen: HashSet64,
-    /// The unsendable addresses: an index into `why`.
-    unsendable: HashMap<u64, u32, BuildNoHashHasher<u64>>,
+    unsendable: HashSet64,
+    /// Why each unsendable address is so (an index into `why`), read only when the dropped
+    /// rows are written with their state and reason (`--rejected`).
+    reasons: HashMap<u64, u32, BuildNoHashHasher<u64>>,
     /// Distinct (state, reason) pairs of the unsendable addresses.
     why: Vec<(String, String)>,
     keep_duplicates: bool,
@@ -92,27 +94,55 @@ struct Judge {
     counts: Counts,
 }
 
+/// The state and reason of a dropped row when the store's reasons were not read.
+const NOT_SENDABLE: Drop<'static> = Drop {
+    state: "not_sendable",
+    reason: "suppressed",
+};
+
 impl Judge {
-    fn new(store: &Store, keep_duplicates: bool, keep_invalid: bool) -> Result<Judge> {
-        let mut unsendable = HashMap::default();
+    fn new(
+        store: &Store,
+        with_reasons: bool,
+        keep_duplicates: bool,
+        keep_invalid: bool,
+    ) -> Result<Judge> {
+        store.scan_lightly()?;
+        let mut hashes = Vec::new();
+        let mut reasons = HashMap::default();
         let mut why = Vec::new();
-        let mut interned: HashMap<(State, String), u32> = HashMap::new();
-        store.for_each_unsendable(|hash, _email, state, reason| {
-            let reason = reason.unwrap_or(state.as_str()).to_string();
-            let next = why.len() as u32;
-            let index = *interned.entry((state, reason.clone())).or_insert_with(|| {
-                why.push((state.as_str().to_string(), reason));
-                next
-            });
-            unsendable.insert(hash, index);
-        })?;
-        let mut seen = HashSet64::with_capacity(unsendable.len());
-        for &hash in unsendable.keys() {
+        if with_reasons {
+            // Reasons by state, looked up by `&str`: a million rows share a handful of them,
+            // and none should cost an allocation.
+            let mut interned: HashMap<State, HashMap<String, u32>> = HashMap::new();
+            store.for_each_unsendable(|hash, _email, state, reason| {
+                let reason = reason.unwrap_or(state.as_str());
+                let known = interned.entry(state).or_default();
+                let index = match known.get(reason) {
+                    Some(&index) => index,
+                    None => {
+                        let index = why.len() as u32;
+                        why.push((state.as_str().to_string(), reason.to_string()));
+                        known.insert(reason.to_string(), index);
+                        index
+                    }
+                };
+                reasons.insert(hash, index);
+                hashes.push(hash);
+            })?;
+        } else {
+            store.for_each_unsendable_hash(|hash| hashes.push(hash))?;
+        }
+        let mut seen = HashSet64::with_capacity(hashes.len());
+        let mut unsendable = HashSet64::with_capacity(hashes.len());
+        for &hash in &hashes {
             seen.insert(hash);
+            unsendable.insert(hash);
         }
         Ok(Judge {
             seen,
             unsendable,
+            reasons,
             why,
             keep_duplicates,
             keep_invalid,
@@ -144,10 +174,15 @@ impl Judge {
         };
         self.counts.rows += 1;
         if !self.seen.insert(hash) {
-            if let Some(&index) = self.unsendable.get(&hash) {
+            if self.unsendable.contains(hash) {
                 self.counts.suppressed += 1;
-                let (state, reason) = &self.why[index as usize];
-                return Some(Drop { state, reason });
+                return Some(match self.reasons.get(&hash) {
+                    Some(&index) => {
+                        let (state, reason) = &self.why[index as usize];
+                        Drop { state, reason }
+                    }
+                    None => NOT_SENDABLE,
+                });
             }
             if !self.keep_duplicates {
                 self.counts.duplicates += 1;
@@ -173,7 +208,12 @@ pub fn run(args: FilterArgs, store: Store, quiet: bool) -> Result<Exit> {
     let mut input = io::open_input(&name)?;
     let format = records::sniff(&mut input, false)?;
     let load = || {
-        let judge = Judge::new(&store, args.keep_duplicates, args.keep_invalid);
+        let judge = Judge::new(
+            &store,
+            args.rejected.is_some(),
+            args.keep_duplicates,
+            args.keep_invalid,
+        );
         // Closed before the list is read on: its page cache and memory map are done with.
         drop(store);
         judge
@@ -216,7 +256,7 @@ fn display(name: &str) -> &str {
 /// Chunks the cutting thread may run ahead of the judging one (it starts while the store is
 /// being read). More would overlap more of that read, but each chunk is memory (~5 MB), and
 /// the memory figure to keep is 300 MB for ten million rows.
-const CHUNKS_AHEAD: usize = 4;
+const CHUNKS_AHEAD: usize = 8;
 
 /// The CSV path: one thread cuts the list into chunks of records and hashes their
 /// addresses while this one reads the store (`load`), then judges the rows and writes each
@@ -373,7 +413,8 @@ mod tests {
     fn judge() -> Judge {
         Judge {
             seen: HashSet64::with_capacity(16),
-            unsendable: HashMap::default(),
+            unsendable: HashSet64::with_capacity(16),
+            reasons: HashMap::default(),
             why: Vec::new(),
             keep_duplicates: false,
             keep_invalid: false,
