@@ -570,6 +570,49 @@ fn dry_run_writes_the_messages_and_connects_nowhere() {
 }
 
 #[test]
+fn no_store_wins_over_the_environment_and_the_log_may_be_a_device() {
+    let sandbox = Sandbox::new();
+    sandbox.write("offer.eml", OFFER.as_bytes());
+    sandbox.write(
+        "list.csv",
+        b"email,first_name,code\njan@example.org,Jan,J1\n",
+    );
+    let args = [
+        "send",
+        "--from",
+        "news@example.com",
+        "--template",
+        "offer.eml",
+        "--dry-run",
+        "out",
+        "list.csv",
+    ];
+    // The cron set-up of the README exports BOUNCEKIT_DB; --no-store must still be usable.
+    let missing = sandbox.path().join("no-such.db");
+    let mut with_no_store = args.to_vec();
+    with_no_store.insert(1, "--no-store");
+    let out = sandbox.run_env(
+        &with_no_store,
+        &[("BOUNCEKIT_DB", missing.to_str().unwrap())],
+    );
+    assert_eq!(with_status(&out.ok_records(), "dry_run").len(), 1);
+    assert!(!missing.exists(), "--no-store created the store");
+    // Without --no-store, the store the environment names is used (and must exist).
+    let out = sandbox.run_env(&args, &[("BOUNCEKIT_DB", missing.to_str().unwrap())]);
+    out.assert_code(1);
+    // The log may go to a device, as any output can.
+    let mut to_null = args.to_vec();
+    to_null.splice(1..1, ["--no-store", "-o", "/dev/null"]);
+    let out = sandbox.run(&to_null);
+    out.assert_code(0);
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
 fn starttls_is_used_and_the_certificate_checked() {
     let stack = mailstack::shared();
     let sandbox = Sandbox::new();
@@ -646,6 +689,8 @@ struct Script {
     close_after: Option<usize>,
     /// Close without answering the final dot of a message to a recipient containing this.
     no_reply_for: Option<&'static str>,
+    /// Refuse a MAIL FROM that contains this (553), and the RCPT and DATA that follow it.
+    refuse_sender: Option<&'static str>,
 }
 
 impl FakeServer {
@@ -693,6 +738,7 @@ fn serve(stream: TcpStream, keywords: &[&str], script: Script, seen: Arc<Mutex<V
     let mut line = String::new();
     let mut messages = 0;
     let mut rcpt = String::new();
+    let mut sender_refused = false;
     while lines.read_line(&mut line).unwrap_or(0) > 0 {
         let command = line.trim_end().to_string();
         line.clear();
@@ -713,6 +759,15 @@ fn serve(stream: TcpStream, keywords: &[&str], script: Script, seen: Arc<Mutex<V
                     r += &format!("250-{k}\r\n");
                 }
                 r + "250 ENHANCEDSTATUSCODES\r\n"
+            }
+            "MAIL" if script.refuse_sender.is_some_and(|s| command.contains(s)) => {
+                sender_refused = true;
+                "553 5.1.7 sender address rejected: too long\r\n".to_string()
+            }
+            "RCPT" | "DATA" if sender_refused => "503 5.5.1 need MAIL first\r\n".to_string(),
+            "RSET" => {
+                sender_refused = false;
+                "250 2.0.0 ok\r\n".to_string()
             }
             "RCPT" => {
                 rcpt = command.clone();
@@ -939,6 +994,101 @@ fn dsn_parameters_are_sent_when_offered_and_their_absence_said_once() {
     out.assert_code(1);
     assert!(out.stderr.contains("--require-dsn"), "{}", out.stderr);
     assert!(out.records().is_empty());
+}
+
+#[test]
+fn a_refused_verp_sender_fails_its_message_and_a_refused_sender_stops_the_run() {
+    let sandbox = Sandbox::new();
+    sandbox.write("hi.txt", b"Hi\n");
+    sandbox.write(
+        "list.csv",
+        b"email\njan@example.org\nan-extremely-long-local-part@example.net\nmaria@example.net\n",
+    );
+    let base = [
+        "--from",
+        "news@example.com",
+        "--subject",
+        "Hi",
+        "--text",
+        "hi.txt",
+        "--no-store",
+        "--connections",
+        "1",
+    ];
+    // With VERP each message has a sender of its own: the one refused fails alone, as a
+    // sender-side refusal that never counts against the recipient.
+    let server = FakeServer::scripted(
+        &["PIPELINING"],
+        Script {
+            refuse_sender: Some("an-extremely-long"),
+            ..Script::default()
+        },
+    );
+    let url = server.url();
+    let mut args = vec!["send", "--smtp", &url, "--verp", "bounces@example.com"];
+    args.extend(base);
+    args.push("list.csv");
+    let records = sandbox.run(&args).ok_records();
+    assert_eq!(with_status(&records, "sent").len(), 2, "{records:?}");
+    let refused = record(
+        &records,
+        "an-extremely-long-local-part@example.net",
+        "failed",
+    );
+    assert_eq!(refused["kind"], "block", "{refused}");
+    assert_eq!(refused["reason"], "rejected", "{refused}");
+    assert_eq!(refused["smtp_code"], 553, "{refused}");
+
+    // Without VERP the one sender is refused for every message: the run stops at once and
+    // says why; the recipients are left for a later run, not failed.
+    let server = FakeServer::scripted(
+        &["PIPELINING"],
+        Script {
+            refuse_sender: Some("news@example.com"),
+            ..Script::default()
+        },
+    );
+    let url = server.url();
+    let mut args = vec!["send", "--smtp", &url];
+    args.extend(base);
+    args.push("list.csv");
+    let out = sandbox.run(&args);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("refused the envelope sender"),
+        "{}",
+        out.stderr
+    );
+    assert!(with_status(&out.records(), "failed").is_empty());
+
+    // With VERP but every sender refused, the refusal is about the mailing: it stops too.
+    let server = FakeServer::scripted(
+        &["PIPELINING"],
+        Script {
+            refuse_sender: Some("bounces+"),
+            ..Script::default()
+        },
+    );
+    let many: String = (0..12).fold("email\n".to_string(), |list, i| {
+        list + &format!("user{i}@example.org\n")
+    });
+    sandbox.write("many.csv", many.as_bytes());
+    let url = server.url();
+    let mut args = vec!["send", "--smtp", &url, "--verp", "bounces@example.com"];
+    args.extend(base);
+    args.push("many.csv");
+    let out = sandbox.run(&args);
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("refused the envelope sender"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        with_status(&out.records(), "failed").len() < 5,
+        "{:?}",
+        out.records()
+    );
 }
 
 /// Postfix's smtp-sink on a free port of 127.0.0.1: it offers AUTH but no STARTTLS.
@@ -1308,6 +1458,70 @@ fn authenticates_after_starttls_with_the_password_from_a_file() {
             .any(|l| l.contains(&format!("{queue_id}: client="))
                 && l.contains("sasl_username=alice")),
         "no authenticated client for {queue_id} in the Postfix log"
+    );
+}
+
+#[test]
+fn implicit_tls_with_the_password_from_the_environment_and_verp_bounces_come_home() {
+    let stack = mailstack::shared();
+    let sandbox = Sandbox::new();
+    sandbox.write("hi.txt", b"Hi\n");
+    sandbox.write("list.csv", b"email\nverp-nobody@example.test\n");
+    let verp_base = stack.address(BOUNCES);
+    let ca = stack.ca_file.display().to_string();
+    let smtps = stack.smtps_url();
+    let args = [
+        "send",
+        "--smtp",
+        &smtps,
+        "--ca-file",
+        &ca,
+        "--from",
+        &verp_base,
+        "--verp",
+        &verp_base,
+        "--subject",
+        "Hi",
+        "--text",
+        "hi.txt",
+        "--no-store",
+        "--user",
+        "alice",
+        "--password-env",
+        "BK_SMTP_PASSWORD",
+        "list.csv",
+    ];
+    // The variable must be set: an unset one is an error before anything is sent.
+    let out = sandbox.run_env(&args, &[]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("BK_SMTP_PASSWORD"), "{}", out.stderr);
+    assert!(out.records().is_empty());
+    let out = sandbox.run_env(&args, &[("BK_SMTP_PASSWORD", stack.password("alice"))]);
+    let records = out.ok_records();
+    let sent = record(&records, "verp-nobody@example.test", "sent");
+    // Dovecot has no such user: Postfix's 5.1.1 report goes to the VERP return address, which
+    // the bounce mailbox receives.
+    let report = stack.wait_for_report(text(sent, "envelope_id"));
+    let report_text = String::from_utf8_lossy(&report);
+    assert!(
+        report_text.contains("bounces+verp-nobody=example.test@example.test"),
+        "{report_text}"
+    );
+    // The return address alone names the recipient, even when the report's recipient fields
+    // are gone (as in the reports of MTAs that write none).
+    let stripped: String = report_text
+        .lines()
+        .filter(|l| !l.contains("-Recipient: rfc822;verp-nobody@"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = sandbox.write("stripped.eml", stripped.as_bytes());
+    let events = sandbox
+        .run(&["classify", "--verp", &verp_base, &file])
+        .ok_records();
+    check(
+        "the report, decoded through VERP",
+        single(&events),
+        &[("recipient", is("verp-nobody@example.test"))],
     );
 }
 

@@ -21,8 +21,10 @@
 #
 # What the stack does, for the tests of `send`, `fetch-bounces` and `classify`:
 # - SMTP on a free port, domain example.test, DSN advertised, STARTTLS offered, and after it
-#   AUTH with the users' passwords; no DNS, no relaying (other domains are refused at RCPT
-#   time); mail for example.test goes to Dovecot.
+#   AUTH with the users' passwords; the same with implicit TLS on a second port
+#   (MAILSTACK_SMTPS_PORT); no DNS, no relaying (other domains are refused at RCPT time); mail
+#   for example.test goes to Dovecot. `+` separates an extension (bounces+x=y@example.test is
+#   bounces), so VERP return addresses reach their mailbox.
 # - IMAP with plain text and implicit TLS (IMAPS), the certificate signed per run by a
 #   throw-away CA whose certificate is MAILSTACK_CA_FILE. Users alice, bob, full (a 1 KB
 #   quota), bounces and many, with per-run passwords (MAILSTACK_USERS, user:password pairs).
@@ -182,9 +184,9 @@ make_tls() {
     chmod 600 "$t"/*.key
 }
 
-# write_postfix DIR SMTP_PORT
+# write_postfix DIR SMTP_PORT SMTPS_PORT
 write_postfix() {
-    local d=$1/postfix port=$2
+    local d=$1/postfix port=$2 smtps=$3
     mkdir -p "$d/etc" "$d/queue" "$d/data"
     chown postfix "$d/data"
     cat > "$d/etc/main.cf" << EOF
@@ -229,6 +231,8 @@ virtual_transport = lmtp:unix:$1/dovecot/run/lmtp
 smtpd_reject_unlisted_recipient = no
 transport_maps = texthash:$d/etc/transport
 virtual_alias_maps = regexp:$d/etc/virtual_alias
+# bounces+jan=example.org@example.test is bounces@example.test: VERP return addresses arrive.
+recipient_delimiter = +
 
 smtpd_relay_restrictions = reject_unauth_destination
 smtpd_recipient_restrictions = check_recipient_access texthash:$d/etc/recipient_access
@@ -274,6 +278,8 @@ EOF
     cat > "$d/etc/master.cf" << EOF
 # service type  private unpriv  chroot  wakeup  maxproc command
 127.0.0.1:$port inet n - n - - smtpd
+# Implicit TLS (smtps://), for the tests of send's TLS from the first byte.
+127.0.0.1:$smtps inet n - n - - smtpd -o smtpd_tls_wrappermode=yes
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -364,6 +370,8 @@ userdb {
   args = username_format=%n $d/passwd
   default_fields = uid=mail gid=mail home=$d/mail/%n
 }
+# bounces+jan=example.org@example.test is delivered to bounces (VERP return addresses).
+recipient_delimiter = +
 # Mail is stored as the mail user (uid 8), below Dovecot's default first_valid_uid.
 first_valid_uid = 8
 mail_location = maildir:~/Maildir
@@ -518,10 +526,10 @@ cmd_start() {
     chmod 755 "$dir"
     check_traversable "$dir"
 
-    local smtp imap imaps
-    read -r smtp imap imaps < <(free_ports 3)
+    local smtp smtps imap imaps
+    read -r smtp smtps imap imaps < <(free_ports 4)
     make_tls "$dir"
-    write_postfix "$dir" "$smtp"
+    write_postfix "$dir" "$smtp" "$smtps"
     write_dovecot "$dir" "$imap" "$imaps" "$smtp"
     [[ -n "$owner" ]] && echo "$owner" > "$dir/owner.pid"
 
@@ -542,8 +550,8 @@ cmd_start() {
         cmd_stop "$dir"
         exit 1
     fi
-    if ! wait_listening "$smtp" "$imap" "$imaps" || [[ ! -S "$dir/dovecot/run/lmtp" ]]; then
-        echo "mailstack: the stack did not come up on 127.0.0.1 ports $smtp, $imap, $imaps" \
+    if ! wait_listening "$smtp" "$smtps" "$imap" "$imaps" || [[ ! -S "$dir/dovecot/run/lmtp" ]]; then
+        echo "mailstack: the stack did not come up on 127.0.0.1 ports $smtp, $smtps, $imap, $imaps" \
             "(a port taken by someone else?)" >&2
         log_tails "$dir" >&2
         cmd_stop "$dir"
@@ -565,6 +573,7 @@ cmd_start() {
         echo "MAILSTACK_DOMAIN=$DOMAIN"
         echo "MAILSTACK_HOST=127.0.0.1"
         echo "MAILSTACK_SMTP_PORT=$smtp"
+        echo "MAILSTACK_SMTPS_PORT=$smtps"
         echo "MAILSTACK_IMAP_PORT=$imap"
         echo "MAILSTACK_IMAPS_PORT=$imaps"
         echo "MAILSTACK_CA_FILE=$dir/tls/ca.pem"

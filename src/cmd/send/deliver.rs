@@ -6,7 +6,7 @@
 //! after its `sending` record is written, and no worker goes on after the journal failed.
 
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,8 @@ pub struct Shared {
     /// The first error that stops the run.
     pub fatal: Mutex<Option<anyhow::Error>>,
     dsn_checked: AtomicBool,
+    /// Envelope senders refused since the last message was accepted.
+    sender_refusals: AtomicU32,
 }
 
 /// The choices of the command line the workers need.
@@ -57,7 +59,14 @@ pub struct Options {
     pub retry_delay: Duration,
     pub max_per_connection: Option<u64>,
     pub quiet: bool,
+    /// Each message has an envelope sender of its own (VERP), so a refused sender may be
+    /// about that one message rather than about the whole mailing.
+    pub sender_per_message: bool,
 }
+
+/// With a sender per message, the refusals of the sender in a row after which the refusal is
+/// taken to be about the mailing (the base address, the server's policy) and the run stops.
+const SENDER_REFUSALS_TO_STOP: u32 = 5;
 
 impl Shared {
     pub fn new(
@@ -77,6 +86,7 @@ impl Shared {
             options,
             fatal: Mutex::new(None),
             dsn_checked: AtomicBool::new(false),
+            sender_refusals: AtomicU32::new(0),
         }
     }
 
@@ -264,6 +274,7 @@ pub fn worker(shared: &Shared, mut conn: Option<Connection>) {
             Outcome::Accepted(reply) => {
                 on_conn += 1;
                 reset = false;
+                shared.sender_refusals.store(0, Ordering::Relaxed);
                 shared.settle(&job, SendStatus::Sent, Some(&reply), |_| {});
                 shared.queue.finish();
             }
@@ -314,6 +325,16 @@ fn refused(shared: &Shared, job: Job, stage: Stage, reply: &Reply) {
     let enhanced = reply.enhanced_status();
     let too_big = reply.code == 552 || enhanced.as_deref() == Some("5.3.4");
     if stage == Stage::MailFrom && !too_big {
+        let in_a_row = shared.sender_refusals.fetch_add(1, Ordering::Relaxed) + 1;
+        if shared.options.sender_per_message && in_a_row < SENDER_REFUSALS_TO_STOP {
+            // A VERP sender of its own (too long a local part, say): this message only.
+            shared.settle(&job, SendStatus::Failed, Some(reply), |r| {
+                r.kind = Some(Kind::Block);
+                r.reason = Some(Reason::Rejected.as_str().to_string());
+            });
+            shared.queue.finish();
+            return;
+        }
         // The sender was refused: every message would be. Nothing is the recipients' fault.
         shared.queue.give_back(job);
         shared.stop(anyhow::anyhow!(

@@ -71,8 +71,11 @@ impl Journal {
                 return Err(e).with_context(|| format!("cannot lock {}", path.display()));
             }
         }
-        let len = file.metadata()?.len();
-        if append && len > 0 {
+        let meta = file.metadata()?;
+        let len = meta.len();
+        if !meta.is_file() {
+            // A device or a pipe (`-o /dev/null`, a FIFO): nothing to truncate or resume.
+        } else if append && len > 0 {
             // A run killed in the middle of a line leaves it unfinished: end it, so that the
             // next record starts on a line of its own (the torn line reads as a bad record).
             file.seek(SeekFrom::End(-1))?;
@@ -83,7 +86,8 @@ impl Journal {
                 file.write_all(b"\n")?;
             }
         } else {
-            file.set_len(0)?;
+            file.set_len(0)
+                .with_context(|| format!("cannot empty the send log {}", path.display()))?;
             file.seek(SeekFrom::Start(0))?;
         }
         let fresh = file.metadata()?.len() == 0;

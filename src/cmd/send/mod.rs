@@ -127,15 +127,10 @@ pub struct SendArgs {
 
     /// The recipient store (SQLite) whose unsendable addresses are never mailed [default:
     /// $BOUNCEKIT_DB, else the default store when it exists].
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "BOUNCEKIT_DB",
-        conflicts_with = "no_store"
-    )]
+    #[arg(long, value_name = "PATH", env = "BOUNCEKIT_DB")]
     pub db: Option<PathBuf>,
 
-    /// Do not consult the recipient store.
+    /// Do not consult the recipient store (not even the one $BOUNCEKIT_DB names).
     #[arg(long)]
     pub no_store: bool,
 
@@ -583,6 +578,7 @@ pub fn run(args: SendArgs, quiet: bool) -> Result<Exit> {
         retry_delay: args.retry_delay,
         max_per_connection: args.max_per_connection,
         quiet,
+        sender_per_message: verp.is_some(),
     };
     let ctx = RowContext {
         args: &args,

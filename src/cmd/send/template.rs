@@ -112,7 +112,9 @@ struct Builder {
 impl Builder {
     fn new() -> Builder {
         let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // A missing value may not be printed or looped over (the row fails, never an empty
+        // greeting), but may be tested: `{% if company %}` is how a template says "optional".
+        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.set_keep_trailing_newline(true);
         env.set_auto_escape_callback(|name| {
             if name.ends_with(".html") {
@@ -186,6 +188,9 @@ impl Template {
         html: Option<&Path>,
         fixed: Fixed,
     ) -> Result<Template> {
+        if subject.contains(['\r', '\n', '\0']) {
+            bail!("--subject holds a line break: a subject is one line");
+        }
         let mut b = Builder::new();
         let read = |p: &Path| {
             std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
@@ -727,13 +732,48 @@ mod tests {
             assert_eq!(e.reason, "missing_variable");
             assert!(e.detail.contains("first_name"), "{e:?}");
         }
-        // An optional value says so with `default`.
+        // An optional value says so with `default`, or is tested before it is printed.
         let t = file_template("Subject: Hi\n\nDear {{ first_name | default('reader') }},\n");
         assert!(
             render(&t, r#"{"email":"a@b.example"}"#)
                 .unwrap()
                 .contains("Dear reader,")
         );
+        let t = file_template(
+            "Subject: Hi\n\nDear reader{% if company %} at {{ company }}{% endif %},\n",
+        );
+        assert!(
+            render(&t, r#"{"email":"a@b.example"}"#)
+                .unwrap()
+                .contains("Dear reader,")
+        );
+        assert!(
+            render(&t, r#"{"email":"a@b.example","company":"ACME"}"#)
+                .unwrap()
+                .contains("Dear reader at ACME,")
+        );
+        // Looping over a missing value is no more allowed than printing it.
+        let t = file_template("Subject: Hi\n\n{% for x in items %}{{ x }}{% endfor %}\n");
+        assert_eq!(
+            render(&t, r#"{"email":"a@b.example"}"#).unwrap_err().reason,
+            "missing_variable"
+        );
+    }
+
+    #[test]
+    fn a_subject_given_on_the_command_line_is_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("t.txt");
+        std::fs::write(&text, "Hi\n").unwrap();
+        let e = Template::from_parts(
+            "Hi\r\nBcc: x@y.example",
+            Some(&text),
+            None,
+            Fixed::default(),
+        )
+        .err()
+        .expect("refused");
+        assert!(format!("{e:#}").contains("--subject"), "{e:#}");
     }
 
     #[test]

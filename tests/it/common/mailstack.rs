@@ -52,6 +52,7 @@ pub struct MailStack {
     pub dir: PathBuf,
     pub domain: String,
     pub smtp_port: u16,
+    pub smtps_port: u16,
     pub imap_port: u16,
     pub imaps_port: u16,
     /// The certificate of the per-run CA that signed the IMAPS (and STARTTLS) certificate.
@@ -136,6 +137,7 @@ impl MailStack {
         Ok(MailStack {
             domain: get("MAILSTACK_DOMAIN")?.to_string(),
             smtp_port: port("MAILSTACK_SMTP_PORT")?,
+            smtps_port: port("MAILSTACK_SMTPS_PORT")?,
             imap_port: port("MAILSTACK_IMAP_PORT")?,
             imaps_port: port("MAILSTACK_IMAPS_PORT")?,
             ca_file: PathBuf::from(get("MAILSTACK_CA_FILE")?),
@@ -173,6 +175,11 @@ impl MailStack {
     /// The `smtp://` URL of the stack's Postfix, for `bouncekit send --smtp`.
     pub fn smtp_url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.smtp_port)
+    }
+
+    /// The `smtps://` URL of the stack's Postfix (TLS from the first byte).
+    pub fn smtps_url(&self) -> String {
+        format!("smtps://127.0.0.1:{}", self.smtps_port)
     }
 
     /// Every message in `user`'s Maildir (new and cur), read straight from Dovecot's store:
