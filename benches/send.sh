@@ -7,7 +7,7 @@
 #
 # Settings (environment variables):
 #   MESSAGES=100000   messages per measurement (the list has this many distinct recipients)
-#   SIZE=2048         message size in bytes (smtp-source -l; the template's body is as long)
+#   SIZE=2048         message size in bytes (smtp-source -l; the whole template file is as long)
 #   SESSIONS="8 1"    the session counts to measure (smtp-source -s, bouncekit --connections)
 #   KEEP_TMP=1        keep the temporary folder (its path is printed)
 #
@@ -79,6 +79,7 @@ now() { date +%s.%N; }
 rate() { python3 -c "print(f'{$1 / ($3 - $2):,.0f}')"; }
 
 printf '\n%-10s %22s %22s %8s\n' sessions "smtp-source msg/s" "bouncekit send msg/s" ratio
+missed=0
 for s in $sessions; do
     t0=$(now)
     "$source_bin" -s "$s" -d -l "$size" -m "$messages" -f bench@example.com \
@@ -94,6 +95,9 @@ for s in $sessions; do
     bk=$(rate "$messages" "$t1" "$t2")
     ratio=$(python3 -c "print(f'{($t1 - $t0) / ($t2 - $t1):.2f}')")
     printf '%-10s %22s %22s %8s\n' "$s" "$src" "$bk" "$ratio"
+    python3 -c "import sys; sys.exit(0 if $ratio >= 0.5 else 1)" || missed=1
 done
 echo
 echo "target: a ratio of at least 0.50 for every session count"
+(( missed == 0 )) && echo "target met" || echo "target NOT met"
+exit "$missed"
