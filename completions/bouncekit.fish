@@ -126,7 +126,7 @@ bounced\t''
 unsubscribed\t''
 complained\t''
 inactive\t''"
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -l format -d 'Output format (CSV cells that look like formulas are neutralised for spreadsheets)' -r -f -a "jsonl\t'One JSON object per line'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -l format -d 'Output format (CSV cells that look like formulas are neutralised for spreadsheets, and `suppress import` reads them back as they were)' -r -f -a "jsonl\t'One JSON object per line'
 csv\t'Comma-separated values with a header row'"
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to FILE instead of stdout' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand suppress; and __fish_seen_subcommand_from export" -l db -d 'The store (SQLite file)' -r -F
@@ -231,7 +231,7 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l password-fi
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l helo -d 'The name given in EHLO [default: this machine\'s host name]' -r
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l dry-run -d 'Render every message into DIR as .eml files and connect nowhere' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l resend-unknown -d 'With --resume: send again to recipients whose outcome is unknown (the run died while their message was being committed; they may have received it)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l no-store -d 'Do not consult the recipient store'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l no-store -d 'Do not consult the recipient store (not even the one $BOUNCEKIT_DB names)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l require-dsn -d 'Stop when the server does not offer DSN (by default: say so once and send anyway)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l read-receipt -d 'Ask for read receipts (Disposition-Notification-To: the --from address)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand send" -l allow-plaintext-auth -d 'Authenticate even when the server offers no TLS (the password then travels in plain text)'

@@ -223,6 +223,15 @@ pub fn spreadsheet_safe(cell: &str) -> String {
     }
 }
 
+/// The cell as it was before `spreadsheet_safe`: a list that bouncekit exported (and a
+/// spreadsheet saved again) imports to the same addresses.
+pub fn spreadsheet_unescaped(cell: &str) -> &str {
+    match cell.as_bytes() {
+        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &cell[1..],
+        _ => cell,
+    }
+}
+
 /// True when the error (anywhere in its chain) is a broken pipe: the reader went away, as
 /// `bouncekit classify big.mbox | head` does, which is not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -313,6 +322,15 @@ mod tests {
         assert_eq!(spreadsheet_safe("+1"), "'+1");
         assert_eq!(spreadsheet_safe("@x"), "'@x");
         assert_eq!(spreadsheet_safe("jan@example.org"), "jan@example.org");
+        for cell in [
+            "=HYPERLINK(1)",
+            "-x@example.org",
+            "+1",
+            "jan@example.org",
+            "'quoted",
+        ] {
+            assert_eq!(spreadsheet_unescaped(&spreadsheet_safe(cell)), cell);
+        }
     }
 
     #[test]

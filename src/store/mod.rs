@@ -238,6 +238,9 @@ pub struct StoredEvent {
     pub detail: Option<String>,
 }
 
+/// What `Store::ingest_reporting` hands a batch's state changes to, before it commits.
+pub type ReportChanges<'a> = dyn FnMut(&[StateChange]) -> Result<()> + 'a;
+
 /// An open store.
 pub struct Store {
     conn: Connection,
@@ -438,6 +441,22 @@ impl Store {
         now: i64,
         report_changes: bool,
     ) -> Result<Ingested> {
+        let mut keep = |_: &[StateChange]| Ok(());
+        self.ingest_reporting(batch, rules, now, report_changes.then_some(&mut keep))
+    }
+
+    /// `ingest`, handing the state changes to `report` before the transaction commits: a
+    /// change is never in the store without having been reported. (If `report` fails, the
+    /// batch is rolled back; if the process dies between the two, a re-run reports the
+    /// batch's changes again: written twice rather than never.)
+    pub fn ingest_reporting(
+        &mut self,
+        batch: &[NewEvent],
+        rules: &Rules,
+        now: i64,
+        report: Option<&mut ReportChanges<'_>>,
+    ) -> Result<Ingested> {
+        let report_changes = report.is_some();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -526,9 +545,12 @@ impl Store {
             recipients.save(&done.row())?;
         }
         drop(recipients);
-        tx.commit()?;
         changes.sort_by_key(|(i, _)| *i);
         out.changes = changes.into_iter().map(|(_, c)| c).collect();
+        if let Some(report) = report {
+            report(&out.changes)?;
+        }
+        tx.commit()?;
         Ok(out)
     }
 
@@ -639,21 +661,21 @@ impl Store {
     /// Deletes recipients and their events; an unsubscribed or complained one leaves a
     /// tombstone so that no later import or event makes it sendable again. Returns, per
     /// address, whether it existed and whether a tombstone was kept.
-    pub fn delete(&mut self, keys: &[String], now: i64) -> Result<Vec<(bool, bool)>> {
+    pub fn delete(&mut self, keys: &[String]) -> Result<Vec<(bool, bool)>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(keys.len());
         for key in keys {
             let rid = row_id(key);
-            let row: Option<(String, String, Option<String>)> = tx
+            let row: Option<(String, String, Option<String>, i64)> = tx
                 .query_row(
-                    "SELECT email, state, reason FROM recipients WHERE id = ?1",
+                    "SELECT email, state, reason, since FROM recipients WHERE id = ?1",
                     [rid],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()?;
-            let Some((found, state, reason)) = row else {
+            let Some((found, state, reason, since)) = row else {
                 out.push((false, false));
                 continue;
             };
@@ -666,7 +688,7 @@ impl Store {
                     "INSERT INTO tombstones(id, key, state, reason, since) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT(id) DO UPDATE SET state = excluded.state,
                        reason = excluded.reason, since = excluded.since",
-                    params![rid, key, state, reason, now],
+                    params![rid, key, state, reason, since],
                 )?;
             }
             tx.execute("DELETE FROM events WHERE recipient = ?1", [rid])?;
@@ -694,7 +716,9 @@ impl Store {
 }
 
 /// The query of the unsendable addresses: `columns` of the recipients in a state that is not
-/// sendable, and `tombstone_columns` of the tombstones.
+/// sendable, and `tombstone_columns` of the tombstones of deleted ones. An address that came
+/// back after its deletion has a recipient row again, which starts in the tombstone's state
+/// and is what counts from then on (a forced `unblock` may have changed it).
 fn unsendable_query(columns: &str, tombstone_columns: &str) -> String {
     let sendable: Vec<String> = State::ALL
         .iter()
@@ -703,7 +727,8 @@ fn unsendable_query(columns: &str, tombstone_columns: &str) -> String {
         .collect();
     format!(
         "SELECT {columns} FROM recipients WHERE state NOT IN ({})
-         UNION ALL SELECT {tombstone_columns} FROM tombstones",
+         UNION ALL SELECT {tombstone_columns} FROM tombstones
+           WHERE id NOT IN (SELECT id FROM recipients)",
         sendable.join(",")
     )
 }
@@ -891,6 +916,39 @@ mod tests {
     }
 
     #[test]
+    fn changes_are_reported_before_the_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let batch = [event("a@x.example", Kind::Hard, 1)];
+        // The report fails (a full disk, a closed pipe): nothing of the batch is kept.
+        let mut failing = |_: &[StateChange]| -> Result<()> { anyhow::bail!("disk full") };
+        let err = store
+            .ingest_reporting(&batch, &Rules::default(), 2, Some(&mut failing))
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("disk full"));
+        assert!(store.recipient("a@x.example").unwrap().is_none());
+        // Reported, then kept.
+        let mut seen = Vec::new();
+        let mut keep = |changes: &[StateChange]| -> Result<()> {
+            seen.extend(changes.iter().map(|c| (c.email.clone(), c.to)));
+            Ok(())
+        };
+        store
+            .ingest_reporting(&batch, &Rules::default(), 2, Some(&mut keep))
+            .unwrap();
+        assert_eq!(seen, vec![("a@x.example".to_string(), State::Bounced)]);
+        assert_eq!(
+            store
+                .recipient("a@x.example")
+                .unwrap()
+                .unwrap()
+                .standing
+                .state,
+            State::Bounced
+        );
+    }
+
+    #[test]
     fn deleting_an_unsubscribed_address_leaves_a_tombstone() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
@@ -903,7 +961,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            store.delete(&["u@x.example".into()], 6).unwrap(),
+            store.delete(&["u@x.example".into()]).unwrap(),
             vec![(true, true)]
         );
         assert!(store.recipient("u@x.example").unwrap().is_none());
@@ -917,6 +975,30 @@ mod tests {
             .unwrap();
         let back = store.recipient("u@x.example").unwrap().unwrap();
         assert_eq!(back.standing.state, State::Unsubscribed);
+        // Since when: the unsubscribe's time, kept through the deletion.
+        assert_eq!(back.standing.since, 1);
+        let unsendable = |store: &Store| {
+            let mut found = Vec::new();
+            store
+                .for_each_unsendable(|_, key, state, _| found.push((key.to_string(), state)))
+                .unwrap();
+            found
+        };
+        assert_eq!(
+            unsendable(&store),
+            vec![("u@x.example".to_string(), State::Unsubscribed)]
+        );
+        // Once the address has a row again, the row decides: a forced unblock makes it
+        // sendable, and the tombstone no longer counts.
+        let mut unblock = event("u@x.example", Kind::Delivered, 9);
+        unblock.change = Change::Decision(Decision::Unblock);
+        unblock.force = true;
+        store
+            .ingest(&[unblock], &Rules::default(), 10, false)
+            .unwrap();
+        let back = store.recipient("u@x.example").unwrap().unwrap();
+        assert_eq!(back.standing.state, State::Unknown);
+        assert!(unsendable(&store).is_empty(), "{:?}", unsendable(&store));
     }
 
     #[test]

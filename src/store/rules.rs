@@ -230,6 +230,8 @@ pub fn decide(
             state
         }
         Decision::Block => State::Bounced,
+        // Unblocking clears a mark: an address with none (active, unknown) keeps its state.
+        Decision::Unblock if matches!(before, State::Active | State::Unknown) => return Ok(false),
         Decision::Unblock => State::Unknown,
         Decision::Inactive => State::Inactive,
         Decision::Activate => State::Active,

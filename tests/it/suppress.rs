@@ -352,6 +352,15 @@ fn unsubscribes_and_complaints_survive_delete_and_reimport() {
         String::from_utf8_lossy(&clean.stdout),
         "email\nnew@example.org\n"
     );
+    // Only the recipient's own word undoes it (unblock --force, after they asked again);
+    // then `show`, `filter` and `send` agree that the address may be mailed.
+    suppress(&sb, &["unblock", "--force", "unsub@example.org"]).assert_code(0);
+    assert_eq!(state_of(&sb, "unsub@example.org"), "unknown");
+    let clean = suppress(&sb, &["filter", "list.csv"]);
+    assert_eq!(
+        String::from_utf8_lossy(&clean.stdout),
+        "email\nunsub@example.org\nnew@example.org\n"
+    );
 }
 
 #[test]
@@ -390,6 +399,16 @@ fn unblock_refuses_consent_without_force_and_clears_a_bounce_mark() {
     let events = typo["events"].as_array().unwrap();
     assert_eq!(events.last().unwrap()["event"], "unblock");
     assert_eq!(events.last().unwrap()["origin"], "hand");
+    // An address with no mark to clear keeps its state: unblocking never demotes an address
+    // that proved to be alive.
+    add(
+        &sb,
+        "alive.jsonl",
+        &history("alive@example.org", &[("delivered", "delivered")]),
+        &[],
+    );
+    suppress(&sb, &["unblock", "alive@example.org"]).assert_code(0);
+    assert_eq!(state_of(&sb, "alive@example.org"), "active");
 }
 
 #[test]
@@ -683,6 +702,12 @@ fn filter_reads_jsonl_lists_and_stdin() {
     .unwrap();
     assert_eq!(rejected["state"], "bounced");
     assert_eq!(rejected["n"], 1);
+    // A column the records do not have is a mistake in the command, not a list of invalid
+    // addresses: nothing is written and the run fails, as with a CSV header.
+    let run = suppress_stdin(&sb, &["filter", "-", "--column", "mail"], list.as_bytes());
+    run.assert_code(1);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("\"mail\""), "{}", run.stderr);
 }
 
 #[test]
@@ -764,7 +789,7 @@ fn export_is_safe_to_open_in_a_spreadsheet_and_filters_by_state() {
         &history("ok@example.org", &[("delivered", "delivered")]),
         &[],
     );
-    let csv = suppress(&sb, &["export", "--state", "bounced"]);
+    let csv = suppress(&sb, &["export", "--format", "csv", "--state", "bounced"]);
     csv.assert_code(0);
     let text = String::from_utf8(csv.stdout).unwrap();
     let mut lines = text.lines();
@@ -778,7 +803,8 @@ fn export_is_safe_to_open_in_a_spreadsheet_and_filters_by_state() {
         "{row}"
     );
     assert_eq!(lines.next(), None, "only the bounced one");
-    let jsonl = suppress(&sb, &["export", "--format", "jsonl", "--state", "active"]).ok_records();
+    // JSONL is the default, as everywhere.
+    let jsonl = suppress(&sb, &["export", "--state", "active"]).ok_records();
     check(
         "active",
         single(&jsonl),
@@ -787,6 +813,33 @@ fn export_is_safe_to_open_in_a_spreadsheet_and_filters_by_state() {
             ("state", is("active")),
             ("since", is("2026-05-01T10:00:00Z")),
         ],
+    );
+    // What was exported imports back to the same addresses: the `'` that keeps a spreadsheet
+    // from running a cell is not part of the address.
+    suppress(
+        &sb,
+        &["block", "--", "-dash@example.org", "+plus@example.org"],
+    )
+    .assert_code(0);
+    sb.write(
+        "exported.csv",
+        &suppress(&sb, &["export", "--format", "csv", "--state", "bounced"]).stdout,
+    );
+    let other = |args: &[&str]| {
+        let mut all = vec!["suppress", "--db", "other.db"];
+        all.extend_from_slice(args);
+        sb.run(&all)
+    };
+    other(&["import", "exported.csv", "--state", "bounced"]).assert_code(0);
+    let mut emails: Vec<String> = other(&["export", "--state", "bounced"])
+        .ok_records()
+        .iter()
+        .map(|r| r["email"].as_str().unwrap().to_string())
+        .collect();
+    emails.sort();
+    assert_eq!(
+        emails,
+        ["+plus@example.org", "-dash@example.org", "=1+1@example.org"]
     );
 }
 

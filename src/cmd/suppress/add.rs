@@ -11,7 +11,7 @@ use crate::exit::Exit;
 use crate::io::{self, TableWriter};
 use crate::record::Kind;
 use crate::records::{self, Incoming, Item};
-use crate::store::{Change, NewEvent, Origin, StateChange, Store, event_id};
+use crate::store::{Change, NewEvent, Origin, ReportChanges, StateChange, Store, event_id};
 
 /// Events per transaction: large, because a batch costs mostly the store pages it dirties
 /// (see `Batcher`): into a store of 1,000,000 addresses, 500,000 events took 6.3 s in batches
@@ -73,16 +73,26 @@ pub fn run(args: AddArgs, store: &mut Store, quiet: bool) -> Result<Exit> {
         Ok(read)
     };
     let write = |batch: Vec<NewEvent>| {
-        let done = store.ingest(&batch, &rules, now, changes.is_some())?;
+        // The change records are written and flushed before the batch commits (see
+        // `Store::ingest_reporting`): none is ever lost to a run killed in between.
+        let mut report = |done: &[StateChange]| -> Result<()> {
+            if let Some(w) = changes.as_mut() {
+                for c in done {
+                    w.write(&change_values(c))?;
+                }
+                w.flush()?;
+            }
+            Ok(())
+        };
+        let report: Option<&mut ReportChanges<'_>> = if args.changes {
+            Some(&mut report)
+        } else {
+            None
+        };
+        let done = store.ingest_reporting(&batch, &rules, now, report)?;
         tally.new += done.new;
         tally.duplicates += done.duplicates;
         tally.changes += done.changed;
-        if let Some(w) = changes.as_mut() {
-            for c in &done.changes {
-                w.write(&change_values(c))?;
-            }
-            w.flush()?;
-        }
         Ok(())
     };
     let read = super::pipelined(read, write)?;

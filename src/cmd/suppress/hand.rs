@@ -49,7 +49,7 @@ pub fn run(args: HandArgs, decision: Decision, store: &mut Store) -> Result<Exit
 
 pub fn delete(args: DeleteArgs, store: &mut Store) -> Result<Exit> {
     let keys: Vec<String> = args.addresses.iter().map(|a| a.key.clone()).collect();
-    let done = store.delete(&keys, clock::now())?;
+    let done = store.delete(&keys)?;
     for (address, (existed, tombstone)) in args.addresses.iter().zip(done) {
         let what = match (existed, tombstone) {
             (false, _) => "not in the store",

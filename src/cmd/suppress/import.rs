@@ -105,7 +105,7 @@ fn read_list(
             skip(seen, "a record", "no address");
             return Ok(());
         };
-        match Address::parse(&raw) {
+        match Address::parse(io::spreadsheet_unescaped(&raw)) {
             Ok(address) => each(NewEvent {
                 address,
                 change: Change::Decision(Decision::Import(state)),

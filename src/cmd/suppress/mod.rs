@@ -190,16 +190,17 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
-    bouncekit suppress export > store.csv\n  \
+    bouncekit suppress export --format csv > store.csv     # for a spreadsheet\n  \
     bouncekit suppress export --state bounced --state complained\n  \
-    bouncekit suppress export --format jsonl")]
+    bouncekit suppress export --format csv --state unsubscribed | crm-import")]
 pub struct ExportArgs {
     /// Only recipients in this state (repeatable; default: all).
     #[arg(long, value_enum, value_name = "STATE")]
     pub state: Vec<State>,
 
-    /// Output format (CSV cells that look like formulas are neutralised for spreadsheets).
-    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    /// Output format (CSV cells that look like formulas are neutralised for spreadsheets, and
+    /// `suppress import` reads them back as they were).
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
 
     /// Write to FILE instead of stdout.

@@ -366,6 +366,7 @@ fn filter_jsonl(
     mut rejected: Option<&mut Box<dyn Write + Send>>,
 ) -> Result<Counts> {
     let mut judge = load()?;
+    let mut first_object = true;
     for line in input.split(b'\n') {
         let line = line.context("cannot read the list")?;
         if line.iter().all(u8::is_ascii_whitespace) {
@@ -375,6 +376,13 @@ fn filter_jsonl(
             Ok(Value::Object(map)) => Some(map),
             _ => None,
         };
+        if let Some(map) = object.as_ref().filter(|_| first_object) {
+            // JSONL has no header: the first record stands for it. A column it lacks (a
+            // mistyped --column) is an error, as in a CSV header, not a list of invalid rows.
+            first_object = false;
+            let names: Vec<&str> = map.keys().map(String::as_str).collect();
+            records::address_column(&names, column).context("in the list's first record")?;
+        }
         let address = object.as_ref().and_then(|map| {
             let names: Vec<&str> = map.keys().map(String::as_str).collect();
             let index = records::address_column(&names, column).ok()?;
