@@ -25,9 +25,32 @@ pub const PROVIDERS: &[&str] = &[
     "hotmail.co.uk",
     "hotmail.de",
     "hotmail.fr",
+    "hotmail.es",
+    "hotmail.it",
+    "hotmail.nl",
+    "hotmail.be",
+    "hotmail.co.jp",
+    "hotmail.com.br",
     "outlook.com",
+    "outlook.de",
+    "outlook.fr",
+    "outlook.es",
+    "outlook.it",
+    "outlook.jp",
     "live.com",
+    "live.co.uk",
+    "live.de",
+    "live.fr",
+    "live.nl",
+    "live.it",
     "msn.com",
+    "yahoo.co.uk",
+    "yahoo.de",
+    "yahoo.fr",
+    "yahoo.es",
+    "yahoo.it",
+    "yahoo.co.jp",
+    "yahoo.com.br",
     "icloud.com",
     "me.com",
     "mac.com",
@@ -403,8 +426,15 @@ mod tests {
             "example.org",
             "firma.pl",
             "gmx.de",
+            // The providers' country domains, one edit from each other.
+            "hotmail.es",
+            "hotmail.it",
+            "hotmail.co.jp",
+            "live.de",
+            "yahoo.fr",
         ] {
             assert_eq!(s.suggest(domain, 1, Dns::Unknown), None, "{domain}");
+            assert_eq!(s.suggest(domain, 1, Dns::Accepts), None, "{domain}");
         }
     }
 
