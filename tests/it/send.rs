@@ -613,6 +613,90 @@ fn no_store_wins_over_the_environment_and_the_log_may_be_a_device() {
 }
 
 #[test]
+fn unsubscribe_headers_follow_rfc_8058() {
+    let sandbox = Sandbox::new();
+    sandbox.write("hi.txt", b"Hi\n");
+    sandbox.write("list.csv", b"email\njan@example.org\n");
+    let dry = |extra: &[&str]| {
+        let mut args = vec![
+            "send",
+            "--from",
+            "news@example.com",
+            "--subject",
+            "Hi",
+            "--text",
+            "hi.txt",
+            "--no-store",
+            "--dry-run",
+            "out",
+        ];
+        args.extend_from_slice(extra);
+        args.push("list.csv");
+        sandbox.run(&args)
+    };
+    // One-click unsubscribing is for https only: a plain http URL is refused up front.
+    let out = dry(&["--unsubscribe-url", "http://example.com/u"]);
+    out.assert_code(1);
+    assert!(out.stderr.contains("https://"), "{}", out.stderr);
+    assert!(out.records().is_empty());
+    // A mailto alone: List-Unsubscribe without the one-click List-Unsubscribe-Post.
+    let records = dry(&["--unsubscribe-mailto", "leave+{{ email }}@example.com"]).ok_records();
+    let file = sandbox.path().join(text(
+        record(&records, "jan@example.org", "dry_run"),
+        "detail",
+    ));
+    let message = std::fs::read_to_string(file).unwrap();
+    assert!(
+        message.contains("List-Unsubscribe: <mailto:leave+jan@example.org@example.com>\r\n"),
+        "{message}"
+    );
+    assert!(!message.contains("List-Unsubscribe-Post"), "{message}");
+}
+
+#[test]
+fn delivery_reports_of_failures_and_delays_by_default_over_the_sessions_asked_for() {
+    let sandbox = Sandbox::new();
+    sandbox.write("hi.txt", b"Hi\n");
+    sandbox.write("list.csv", load_list(1, 40).as_bytes());
+    let server = FakeServer::start(&["PIPELINING", "DSN"]);
+    let url = server.url();
+    let records = sandbox
+        .run(&[
+            "send",
+            "--smtp",
+            &url,
+            "--from",
+            "news@example.com",
+            "--subject",
+            "Hi",
+            "--text",
+            "hi.txt",
+            "--no-store",
+            "--connections",
+            "3",
+            "list.csv",
+        ])
+        .ok_records();
+    assert_eq!(with_status(&records, "sent").len(), 40);
+    let commands = server.commands();
+    let rcpts: Vec<&String> = commands.iter().filter(|c| c.starts_with("RCPT")).collect();
+    assert_eq!(rcpts.len(), 40);
+    assert!(
+        rcpts.iter().all(|c| c.contains(" NOTIFY=FAILURE,DELAY ")),
+        "{rcpts:?}"
+    );
+    assert!(
+        commands
+            .iter()
+            .filter(|c| c.starts_with("MAIL"))
+            .all(|c| c.contains(" RET=HDRS")),
+        "{commands:?}"
+    );
+    // Three sessions, each used for many messages.
+    assert_eq!(server.count("EHLO"), 3, "{commands:?}");
+}
+
+#[test]
 fn starttls_is_used_and_the_certificate_checked() {
     let stack = mailstack::shared();
     let sandbox = Sandbox::new();
