@@ -194,6 +194,54 @@ fn a_soft_streak_older_than_the_window_starts_again() {
         &w,
         &[("state", is("soft_bouncing")), ("soft_streak", is(2))],
     );
+    // The window kept in the store applies to every later run; a command-line value wins.
+    suppress(&sb, &["config", "soft-window", "30"]).assert_code(0);
+    suppress(&sb, &["config", "soft-limit", "3"]).assert_code(0);
+    let renamed = jsonl.replace("w@example.org", "v@example.org");
+    add(&sb, "v.jsonl", &renamed, &[]);
+    check(
+        "v",
+        &shown(&sb, "v@example.org"),
+        &[("state", is("soft_bouncing")), ("soft_streak", is(2))],
+    );
+    let renamed = jsonl.replace("w@example.org", "u@example.org");
+    add(&sb, "u.jsonl", &renamed, &["--soft-window", "100"]);
+    assert_eq!(state_of(&sb, "u@example.org"), "bounced");
+}
+
+#[test]
+fn addresses_are_one_whatever_their_case_brackets_or_idna_form() {
+    let sb = Sandbox::new();
+    add(
+        &sb,
+        "e.jsonl",
+        &history("Jan.Novak@BÜCHER.example", &[("hard", "user_unknown")]),
+        &[],
+    );
+    for form in [
+        "jan.novak@bücher.example",
+        "JAN.NOVAK@xn--bcher-kva.example",
+        "<jan.novak@Bücher.Example>",
+        "mailto:jan.novak@bücher.example",
+    ] {
+        assert_eq!(state_of(&sb, form), "bounced", "{form}");
+    }
+    // Kept as first written, the domain in its ASCII form.
+    assert_eq!(
+        text(&shown(&sb, "jan.novak@bücher.example"), "email"),
+        "Jan.Novak@xn--bcher-kva.example"
+    );
+    sb.write(
+        "list.csv",
+        "email,n\n jan.novak@BÜCHER.example ,1\n<JAN.NOVAK@xn--bcher-kva.example>,2\nok@bücher.example,3\n"
+            .as_bytes(),
+    );
+    let clean = suppress(&sb, &["filter", "list.csv"]);
+    clean.assert_code(0);
+    assert_eq!(
+        String::from_utf8_lossy(&clean.stdout),
+        "email,n\nok@bücher.example,3\n"
+    );
 }
 
 #[test]
