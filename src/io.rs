@@ -37,14 +37,48 @@ pub fn open_input(name: &str) -> Result<Box<dyn BufRead + Send>> {
     Ok(Box::new(BufReader::with_capacity(64 * 1024, file)))
 }
 
-/// Opens `-o FILE`, or stdout when there is none (or it is `-`).
+/// Opens `-o FILE`, or stdout when there is none (or it is `-`). A failed write names the
+/// output ("cannot write out.jsonl: No space left on device"), not just the system's words.
 pub fn open_output(path: Option<&Path>) -> Result<Box<dyn Write + Send>> {
     match path {
         Some(p) if !is_stdio(&p.to_string_lossy()) => {
             let file = File::create(p).with_context(|| format!("cannot create {}", p.display()))?;
-            Ok(Box::new(BufWriter::with_capacity(64 * 1024, file)))
+            Ok(Box::new(Named {
+                inner: BufWriter::with_capacity(64 * 1024, file),
+                name: p.display().to_string(),
+            }))
         }
-        _ => Ok(Box::new(BufWriter::with_capacity(64 * 1024, io::stdout()))),
+        _ => Ok(Box::new(Named {
+            inner: BufWriter::with_capacity(64 * 1024, io::stdout()),
+            name: "standard output".to_string(),
+        })),
+    }
+}
+
+/// A writer whose errors say what was being written. The error keeps its kind, so that a
+/// broken pipe is still recognised as one (`is_broken_pipe`).
+struct Named<W: Write> {
+    inner: W,
+    name: String,
+}
+
+impl<W: Write> Named<W> {
+    fn named(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("cannot write {}: {e}", self.name))
+    }
+}
+
+impl<W: Write> Write for Named<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.named(e))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.inner.write_all(buf).map_err(|e| self.named(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.named(e))
     }
 }
 

@@ -120,9 +120,9 @@ impl Journal {
             Sink::File(f) => f.write_all(line).context("cannot write the send log"),
             Sink::Stdout => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(line)?;
-                out.flush()?;
-                Ok(())
+                out.write_all(line)
+                    .and_then(|()| out.flush())
+                    .context("cannot write the send log to standard output")
             }
         }
     }
