@@ -137,7 +137,8 @@ pub struct FetchArgs {
     #[arg(long)]
     pub delete: bool,
 
-    /// Write the records to FILE instead of stdout.
+    /// Write the records to FILE instead of stdout. FILE is emptied only once the mailbox is
+    /// being read: a run that fails before (wrong password, server down) leaves it as it was.
     #[arg(short, long, value_name = "FILE", conflicts_with = "no_output")]
     pub output: Option<PathBuf>,
 
@@ -444,7 +445,8 @@ fn poll(
     stop: &Stop,
 ) -> Result<Tally, Failure> {
     let mut session = connect().server()?;
-    let result = fetch_new(plan, session.as_mut(), positions, sinks, progress, stop);
+    let result = fetch_new(plan, session.as_mut(), positions, sinks, progress, stop)
+        .and_then(|tally| sinks.start().local().map(|()| tally));
     progress.finish();
     // A failed session is not worth a polite goodbye: it may be what failed.
     if result.is_ok() {
@@ -689,8 +691,18 @@ fn act_on(
 
 /// Where messages go: records (stdout or -o) and/or a Maildir.
 struct Sinks {
-    records: Option<RecordSink>,
+    records: Option<Records>,
     maildir: Option<Maildir>,
+}
+
+/// The record output, started on first use.
+enum Records {
+    /// `-o FILE`, opened but not yet truncated. The records a file holds were counted in the
+    /// position by the run that wrote them: emptying it on a run that then fails (a wrong
+    /// password, a refused connection, a missing mailbox) would lose them. So it is emptied
+    /// only by the first record of this run, or by a poll that succeeded with none.
+    Waiting(File, String),
+    Started(RecordSink),
 }
 
 /// Records are encoded here and written by a thread of their own: the write calls (40 MB
@@ -809,24 +821,50 @@ impl Drop for RecordSink {
 }
 
 impl Sinks {
-    /// `output`: `None` for no records, `Some(None)` (or `-`) for stdout, else a file.
+    /// `output`: `None` for no records, `Some(None)` (or `-`) for stdout, else a file, which
+    /// is opened (so that a path that cannot be written fails before connecting) but left
+    /// as it is until `records` starts it.
     fn open(output: Option<Option<&Path>>, maildir: Option<&Path>) -> Result<Sinks> {
         let records = match output {
             None => None,
-            Some(output) => {
-                let (file, name) = match output {
-                    Some(path) if path.as_os_str() != "-" => (
-                        File::create(path)
-                            .with_context(|| format!("cannot create {}", path.display()))?,
-                        path.display().to_string(),
-                    ),
-                    _ => (stdout_file()?, "stdout".to_string()),
-                };
-                Some(RecordSink::start(file, name))
+            Some(Some(path)) if path.as_os_str() != "-" => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                Some(Records::Waiting(file, path.display().to_string()))
             }
+            Some(_) => Some(Records::Started(RecordSink::start(
+                stdout_file()?,
+                "stdout".to_string(),
+            ))),
         };
         let maildir = maildir.map(Maildir::create).transpose()?;
         Ok(Sinks { records, maildir })
+    }
+
+    /// The record output, emptied first if it is a file not started yet.
+    fn records(&mut self) -> Result<Option<&mut RecordSink>> {
+        let waiting = self.records.take_if(|r| matches!(r, Records::Waiting(..)));
+        if let Some(Records::Waiting(file, name)) = waiting {
+            // A pipe or a device has nothing to empty.
+            if file.metadata().is_ok_and(|m| m.is_file()) {
+                file.set_len(0)
+                    .with_context(|| format!("cannot empty {name}"))?;
+            }
+            self.records = Some(Records::Started(RecordSink::start(file, name)));
+        }
+        Ok(match &mut self.records {
+            Some(Records::Started(sink)) => Some(sink),
+            _ => None,
+        })
+    }
+
+    /// Called once a poll has succeeded: the output holds this run's records, even none.
+    fn start(&mut self) -> Result<()> {
+        self.records().map(drop)
     }
 
     fn write_message(
@@ -836,7 +874,7 @@ impl Sinks {
         meta: &Meta,
         raw: &[u8],
     ) -> Result<()> {
-        if let Some(sink) = &mut self.records {
+        if let Some(sink) = self.records()? {
             let source = format!(
                 "{};UIDVALIDITY={uidvalidity};UID={}",
                 plan.mailbox_url, meta.uid
@@ -880,7 +918,7 @@ impl Sinks {
             meta.size, plan.max_size
         );
         eprintln!("bouncekit: {source}: {error}");
-        if let Some(sink) = &mut self.records {
+        if let Some(sink) = self.records()? {
             encode_message_record(
                 &OutgoingRecord {
                     source: &source,
@@ -901,7 +939,7 @@ impl Sinks {
 
     /// Everything written so far, handed to the kernel (and to the disk, for files).
     fn make_durable(&mut self) -> Result<()> {
-        if let Some(sink) = &mut self.records {
+        if let Some(Records::Started(sink)) = &mut self.records {
             sink.make_durable()?;
         }
         if let Some(md) = &mut self.maildir {
@@ -1044,6 +1082,8 @@ mod tests {
         deleted: Vec<u32>,
         /// Fail the Nth body fetch (0-based) after handing over this many messages.
         fail_fetch: Option<(usize, usize)>,
+        /// Fail opening the mailbox (as a missing one does).
+        fail_open: bool,
         fetches: usize,
         /// The output file, to check that a message's record is there before it is touched.
         output: Option<PathBuf>,
@@ -1070,6 +1110,9 @@ mod tests {
     impl Session for Fake {
         fn open(&mut self, _: &str, _: bool) -> Result<MailboxInfo> {
             let m = self.0.borrow();
+            if m.fail_open {
+                bail!("NO Mailbox doesn't exist");
+            }
             Ok(MailboxInfo {
                 uidvalidity: m.uidvalidity,
                 uidnext: Some(m.messages.last().map_or(1, |(u, _)| u + 1)),
@@ -1363,6 +1406,51 @@ mod tests {
             pos.saved.iter().map(|p| p.last_uid).collect::<Vec<_>>(),
             vec![0, 6, 12, 18, 20]
         );
+    }
+
+    /// Regression: `-o FILE` was truncated before connecting, so a run failing at login lost
+    /// the records of the previous run, whose position had already moved past them.
+    #[test]
+    fn a_poll_that_fails_before_its_first_record_leaves_the_output_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fetched.jsonl");
+        let before = "{\"uid\":1}\n{\"uid\":2}\n";
+        let (plan, mb, mut pos) = (plan(), mailbox(2), Memory::default());
+        let poll_once = |connect: &dyn Fn() -> Result<Box<dyn Session>>, pos: &mut Memory| {
+            let mut sinks = Sinks::open(Some(Some(&out)), None).unwrap();
+            let result = poll(
+                &plan,
+                connect,
+                pos,
+                &mut sinks,
+                &mut Progress::new(true),
+                &Stop::default(),
+            );
+            drop(sinks);
+            result
+        };
+        let fake = || -> Result<Box<dyn Session>> { Ok(Box::new(Fake(mb.clone()))) };
+
+        std::fs::write(&out, before).unwrap();
+        let refused = || -> Result<Box<dyn Session>> { bail!("Connection refused") };
+        assert!(matches!(
+            poll_once(&refused, &mut pos),
+            Err(Failure::Server(_))
+        ));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
+        mb.borrow_mut().fail_open = true;
+        assert!(poll_once(&fake, &mut pos).is_err());
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
+        assert!(pos.saved.is_empty());
+
+        // A poll that reads the mailbox replaces the file, even with nothing to write.
+        mb.borrow_mut().fail_open = false;
+        assert_eq!(poll_once(&fake, &mut pos).unwrap().written, 2);
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.contains(";UID=4\""), "{text}");
+        assert_eq!(poll_once(&fake, &mut pos).unwrap().written, 0);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
     }
 
     #[test]

@@ -477,6 +477,33 @@ fn tls_with_another_ca_a_wrong_password_a_missing_mailbox_and_a_refused_connecti
     assert_eq!(uids(&good), vec![1, 2]);
 }
 
+/// Regression: `-o FILE` was emptied before connecting, so a failed run lost the records of
+/// the previous one, whose position had already moved on.
+#[test]
+fn a_run_that_cannot_connect_leaves_the_output_file_as_it_was() {
+    let sb = Sandbox::new();
+    sb.write("pw", b"secret\n");
+    let before = "{\"source\":\"imaps://bounces@127.0.0.1/INBOX;UIDVALIDITY=1;UID=7\"}\n";
+    sb.write("fetched.jsonl", before.as_bytes());
+    // Port 1: nothing listens there.
+    let run = sb.run(&[
+        "fetch-bounces",
+        "--imap",
+        "imaps://bounces@127.0.0.1:1/INBOX",
+        "--password-file",
+        "pw",
+        "--state",
+        "state.json",
+        "-o",
+        "fetched.jsonl",
+    ]);
+    assert_clean_failure(&run, &["cannot connect", "127.0.0.1:1"]);
+    assert_eq!(
+        std::fs::read_to_string(sb.path().join("fetched.jsonl")).unwrap(),
+        before
+    );
+}
+
 #[test]
 fn since_narrows_a_run_by_arrival_date() {
     let stack = mailstack::shared();
