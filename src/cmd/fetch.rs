@@ -219,15 +219,33 @@ impl Plan {
     }
 }
 
+/// A command line that makes no sense, said the way errors are, with the exit status of
+/// clap's own usage errors.
+fn usage(why: std::fmt::Arguments) -> Result<Exit> {
+    eprintln!("bouncekit: fetch-bounces: {why}");
+    Ok(Exit::Usage)
+}
+
 pub fn run(args: FetchArgs, quiet: bool) -> Result<Exit> {
     let user = match (&args.imap.user, &args.user) {
-        (Some(_), Some(_)) => bail!("the user is given twice: in the URL and with --user"),
+        (Some(_), Some(_)) => {
+            return usage(format_args!(
+                "the user is given twice: in the URL and with --user"
+            ));
+        }
         (Some(u), None) | (None, Some(u)) => u.clone(),
-        (None, None) => bail!(
-            "no user: put it in the URL (imaps://USER@{}/...) or give --user",
-            args.imap.host
-        ),
+        (None, None) => {
+            return usage(format_args!(
+                "no user: put it in the URL (imaps://USER@{}/...) or give --user",
+                args.imap.host
+            ));
+        }
     };
+    if args.no_starttls && args.imap.scheme == Scheme::Imaps {
+        return usage(format_args!(
+            "--no-starttls makes no sense with imaps://, which is TLS from the start"
+        ));
+    }
     let password = read_password(&args)?;
     let security = match args.imap.scheme {
         Scheme::Imaps => Security::Tls,
@@ -236,9 +254,6 @@ pub fn run(args: FetchArgs, quiet: bool) -> Result<Exit> {
             required: !args.allow_plaintext_auth,
         },
     };
-    if args.no_starttls && args.imap.scheme == Scheme::Imaps {
-        bail!("--no-starttls makes no sense with imaps://, which is TLS from the start");
-    }
     let connect = ConnectOptions {
         host: args.imap.host.clone(),
         port: args.imap.port,

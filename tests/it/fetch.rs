@@ -826,3 +826,40 @@ fn help_has_examples_and_a_password_on_the_command_line_is_refused() {
     sb.run(&["fetch-bounces", "--imap", "imaps://u@h/INBOX"])
         .assert_code(2);
 }
+
+/// Regression: these were found after parsing and exited 1, like a server failure.
+#[test]
+fn contradictions_clap_cannot_see_are_usage_errors_too() {
+    let sb = Sandbox::new();
+    for (args, says) in [
+        (
+            &["--imap", "imaps://u@127.0.0.1:1/INBOX", "--user", "v"][..],
+            "the user is given twice",
+        ),
+        (&["--imap", "imaps://127.0.0.1:1/INBOX"][..], "no user"),
+        (
+            &[
+                "--imap",
+                "imaps://u@127.0.0.1:1/INBOX",
+                "--no-starttls",
+                "--allow-plaintext-auth",
+            ][..],
+            "--no-starttls makes no sense with imaps://",
+        ),
+    ] {
+        let mut all = vec!["fetch-bounces", "--password-env", "PW", "--state", "s.json"];
+        all.extend_from_slice(args);
+        let run = sb.run_env(&all, &[("PW", "secret")]);
+        run.assert_code(2);
+        assert!(
+            run.stderr.starts_with("bouncekit: fetch-bounces: ") && run.stderr.contains(says),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            !sb.path().join("s.json").exists(),
+            "a usage error touched the state"
+        );
+    }
+}
