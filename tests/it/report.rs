@@ -211,6 +211,70 @@ fn text_formats_carry_the_same_figures() {
     );
 }
 
+/// `bouncekit report sent.jsonl events.csv` on a pseudo-terminal (`script`, util-linux) of
+/// `columns` columns (None: the 0 x 0 one `script` makes without a terminal of its own, as
+/// under cron or CI), with NO_COLOR or not. Its output, colour codes removed, and whether
+/// there were any.
+fn report_on_a_terminal(sb: &Sandbox, columns: Option<u16>, no_color: bool) -> (String, bool) {
+    let size = columns.map_or(String::new(), |c| format!("stty cols {c} rows 50; "));
+    let mut cmd = Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("{size}exec '{BIN}' -q report sent.jsonl events.csv"),
+        "/dev/null",
+    ])
+    .env_clear()
+    .env("PATH", "/usr/bin:/bin")
+    .current_dir(sb.path())
+    .stdin(std::process::Stdio::null());
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd
+        .output()
+        .expect("`script` (util-linux) runs the report on a pseudo-terminal");
+    let text = String::from_utf8(out.stdout).unwrap().replace("\r\n", "\n");
+    assert!(out.status.success(), "{text}");
+    let plain = regex::Regex::new("\x1b\\[[0-9;]*m")
+        .unwrap()
+        .replace_all(&text, "")
+        .into_owned();
+    let coloured = plain != text;
+    (plain, coloured)
+}
+
+/// Regression: a terminal of 0 columns squeezed every column to one character, and with
+/// NO_COLOR the table ignored the terminal's width.
+#[test]
+fn tables_on_a_terminal_fit_it_and_one_of_no_width_gets_120_columns() {
+    let sb = Sandbox::new();
+    campaign_files(&sb);
+    for (columns, no_color, width) in [
+        (None, false, 120),
+        (None, true, 120),
+        (Some(70), false, 70),
+        (Some(70), true, 70),
+    ] {
+        let (text, coloured) = report_on_a_terminal(&sb, columns, no_color);
+        let what = format!("{columns:?} columns, NO_COLOR {no_color}:\n{text}");
+        assert_eq!(coloured, !no_color, "{what}");
+        // The tables' lines (a heading may be longer: the terminal wraps it).
+        let widest = text
+            .lines()
+            .filter(|l| l.starts_with(['┌', '│', '╞', '└']))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap();
+        assert!(widest <= width, "{widest} columns wide: {what}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains("deliverability") && l.contains("60.0%")),
+            "{what}"
+        );
+        assert!(text.contains("zen.spamhaus.org"), "{what}");
+    }
+}
+
 #[test]
 fn the_store_summary_counts_addresses_per_state() {
     let sb = Sandbox::new();

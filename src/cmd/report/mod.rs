@@ -125,7 +125,8 @@ pub fn run(args: ReportArgs, quiet: bool) -> Result<Exit> {
     match format {
         ReportFormat::Table => {
             let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            render::table(&report, colour, &mut out)?
+            let terminal = to_terminal.then(render::terminal_width).flatten();
+            render::table(&report, colour, terminal, &mut out)?
         }
         ReportFormat::Markdown => render::markdown(&report, &mut out)?,
         ReportFormat::Csv => render::csv(&report, &mut out)?,

@@ -125,8 +125,35 @@ fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
     out
 }
 
-/// The aligned table for a terminal; `colour` marks high bounce rates and the alerts.
-pub fn table(report: &Report, colour: bool, out: &mut dyn Write) -> Result<()> {
+/// The width of a table when the terminal's is unknown (a pipe, a file).
+const DEFAULT_WIDTH: u16 = 120;
+
+/// Narrower than this, a terminal's width is taken as unknown: a pseudo-terminal nobody sized
+/// (under `script`, `stty size` says `0 0`) would squeeze every column to one character.
+const MIN_WIDTH: u16 = 40;
+
+/// The width of the terminal on standard output, if it is one and says.
+pub fn terminal_width() -> Option<u16> {
+    // comfy-table asks the terminal itself (through crossterm), once stdout is one.
+    Table::new().width()
+}
+
+/// The width the tables get, from the terminal's when it is usable.
+fn table_width(terminal: Option<u16>) -> u16 {
+    terminal
+        .filter(|&w| w >= MIN_WIDTH)
+        .unwrap_or(DEFAULT_WIDTH)
+}
+
+/// The aligned table for a terminal of `terminal` columns (None: unknown); `colour` marks
+/// high bounce rates and the alerts.
+pub fn table(
+    report: &Report,
+    colour: bool,
+    terminal: Option<u16>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let width = table_width(terminal);
     for (title, header, rows) in sections(report) {
         if rows.is_empty() {
             continue;
@@ -146,10 +173,8 @@ pub fn table(report: &Report, colour: bool, out: &mut dyn Write) -> Result<()> {
         t.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(header);
-        // Long example lines wrap within the terminal's width (a pipe gets 120 columns).
-        if !t.is_tty() || t.width().is_none() {
-            t.set_width(120);
-        }
+        // Long example lines wrap within the terminal's width, with or without colour.
+        t.set_width(width);
         if colour {
             t.enforce_styling();
         } else {
@@ -249,4 +274,50 @@ pub fn json(report: &Report, out: &mut dyn Write) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, report)?;
     writeln!(out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_too_narrow_to_be_true_gets_the_default_width() {
+        assert_eq!(table_width(None), DEFAULT_WIDTH);
+        // Regression: `script` gives a pseudo-terminal of 0 columns; every column of every
+        // table was one character wide.
+        assert_eq!(table_width(Some(0)), DEFAULT_WIDTH);
+        assert_eq!(table_width(Some(MIN_WIDTH - 1)), DEFAULT_WIDTH);
+        assert_eq!(table_width(Some(MIN_WIDTH)), MIN_WIDTH);
+        assert_eq!(table_width(Some(80)), 80);
+        assert_eq!(table_width(Some(200)), 200);
+    }
+
+    #[test]
+    fn tables_fit_the_width_they_are_given() {
+        let report = Report {
+            blocks_by_list: vec![super::super::summary::Alert {
+                name: "Spamhaus".into(),
+                count: 1,
+                example: "550 5.7.1 Service unavailable; client [192.0.2.1] blocked using \
+                          zen.spamhaus.org; see https://www.spamhaus.org/query/ip/192.0.2.1 \
+                          for why, and how to be removed from the list"
+                    .into(),
+            }],
+            ..Report::default()
+        };
+        for (terminal, width) in [(Some(0), 120), (Some(60), 60), (Some(100), 100)] {
+            let mut out = Vec::new();
+            table(&report, false, terminal, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let widest = text
+                .lines()
+                .filter(|l| l.starts_with('│'))
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap();
+            assert!(widest <= width, "{widest} > {width}:\n{text}");
+            assert!(widest > width / 2, "squeezed to {widest}:\n{text}");
+            assert!(text.contains("Spamhaus"), "{text}");
+        }
+    }
 }
