@@ -203,7 +203,7 @@ fn text_formats_carry_the_same_figures() {
         lines
             .next()
             .unwrap()
-            .starts_with("campaign,sent,rejected_at_send_time,")
+            .starts_with("campaign,sent,rejected,deferred,skipped,unknown_outcome,delivered,")
     );
     assert!(
         lines.any(|l| l.starts_with("may,5,1,0,0,0,1,0,1,1,1,0,1,0,0,1,0.4000,0.6000")),

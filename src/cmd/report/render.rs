@@ -11,25 +11,34 @@ use super::summary::{Campaign, Report};
 /// Reads one figure of a campaign, as shown.
 pub type FigureOf = fn(&Campaign) -> String;
 
-/// The rows of the campaign table: a label and how to read the figure from a campaign.
-pub const CAMPAIGN_ROWS: &[(&str, FigureOf)] = &[
-    ("sent", |c| c.sent.to_string()),
-    ("rejected at send time", |c| c.rejected.to_string()),
-    ("deferred", |c| c.deferred.to_string()),
-    ("skipped", |c| c.skipped.to_string()),
-    ("outcome unknown", |c| c.unknown_outcome.to_string()),
-    ("confirmed delivered (DSN)", |c| c.delivered.to_string()),
-    ("confirmed read (MDN)", |c| c.read.to_string()),
-    ("hard bounces", |c| c.hard.to_string()),
-    ("soft bounces", |c| c.soft.to_string()),
-    ("blocked (sender side)", |c| c.block.to_string()),
-    ("delayed", |c| c.delay.to_string()),
-    ("autoreplies", |c| c.autoreply.to_string()),
-    ("unsubscribes", |c| c.unsubscribe.to_string()),
-    ("complaints", |c| c.complaint.to_string()),
-    ("no feedback", |c| c.no_feedback.to_string()),
-    ("bounce rate", |c| percent(c.bounce_rate)),
-    ("deliverability", |c| percent(c.deliverability)),
+/// The rows of the campaign table: the figure's JSON key (also its CSV column), its label,
+/// and how to read it from a campaign as shown.
+pub const CAMPAIGN_ROWS: &[(&str, &str, FigureOf)] = &[
+    ("sent", "sent", |c| c.sent.to_string()),
+    ("rejected", "rejected at send time", |c| {
+        c.rejected.to_string()
+    }),
+    ("deferred", "deferred", |c| c.deferred.to_string()),
+    ("skipped", "skipped", |c| c.skipped.to_string()),
+    ("unknown_outcome", "outcome unknown", |c| {
+        c.unknown_outcome.to_string()
+    }),
+    ("delivered", "confirmed delivered (DSN)", |c| {
+        c.delivered.to_string()
+    }),
+    ("read", "confirmed read (MDN)", |c| c.read.to_string()),
+    ("hard", "hard bounces", |c| c.hard.to_string()),
+    ("soft", "soft bounces", |c| c.soft.to_string()),
+    ("block", "blocked (sender side)", |c| c.block.to_string()),
+    ("delay", "delayed", |c| c.delay.to_string()),
+    ("autoreply", "autoreplies", |c| c.autoreply.to_string()),
+    ("unsubscribe", "unsubscribes", |c| c.unsubscribe.to_string()),
+    ("complaint", "complaints", |c| c.complaint.to_string()),
+    ("no_feedback", "no feedback", |c| c.no_feedback.to_string()),
+    ("bounce_rate", "bounce rate", |c| percent(c.bounce_rate)),
+    ("deliverability", "deliverability", |c| {
+        percent(c.deliverability)
+    }),
 ];
 
 /// A rate as a percentage with one decimal, or "-" when nothing was sent.
@@ -41,32 +50,49 @@ pub fn percent(rate: Option<f64>) -> String {
 /// at a few percent.
 const HIGH_BOUNCE_RATE: f64 = 0.02;
 
-/// The sections of a report as (title, header, rows), shared by the table and Markdown.
-fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
+/// One table of a report, shared by the terminal table and Markdown.
+struct Section {
+    title: String,
+    header: Vec<String>,
+    /// Per column: figures (aligned right) or text (aligned left).
+    figures: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+/// The sections of a report, in order.
+fn sections(report: &Report) -> Vec<Section> {
     let mut out = Vec::new();
     let mut header = vec!["".to_string()];
     header.extend(report.campaigns.iter().map(|c| c.campaign.clone()));
     let rows = CAMPAIGN_ROWS
         .iter()
-        .map(|(label, value)| {
+        .map(|(_, label, value)| {
             let mut row = vec![label.to_string()];
             row.extend(report.campaigns.iter().map(value));
             row
         })
         .collect();
-    out.push(("Campaigns".to_string(), header, rows));
-    out.push((
-        "Top reasons".into(),
-        vec!["reason".into(), "count".into()],
-        report
+    let mut figures = vec![true; header.len()];
+    figures[0] = false;
+    out.push(Section {
+        title: "Campaigns".to_string(),
+        header,
+        figures,
+        rows,
+    });
+    out.push(Section {
+        title: "Top reasons".into(),
+        header: vec!["reason".into(), "count".into()],
+        figures: vec![false, true],
+        rows: report
             .reasons
             .iter()
             .map(|r| vec![r.name.clone(), r.count.to_string()])
             .collect(),
-    ));
-    out.push((
-        "Top recipient domains".into(),
-        [
+    });
+    out.push(Section {
+        title: "Top recipient domains".into(),
+        header: [
             "domain",
             "sent",
             "delivered",
@@ -77,7 +103,8 @@ fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
         ]
         .map(String::from)
         .to_vec(),
-        report
+        figures: vec![false, true, true, true, true, true, true],
+        rows: report
             .domains
             .iter()
             .map(|d| {
@@ -92,7 +119,7 @@ fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
                 ]
             })
             .collect(),
-    ));
+    });
     for (title, alerts) in [
         (
             "Sender-side blocks by blocklist or provider",
@@ -103,24 +130,26 @@ fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
             &report.blocks_by_domain,
         ),
     ] {
-        out.push((
-            title.to_string(),
-            ["name", "count", "example"].map(String::from).to_vec(),
-            alerts
+        out.push(Section {
+            title: title.to_string(),
+            header: ["name", "count", "example"].map(String::from).to_vec(),
+            figures: vec![false, true, false],
+            rows: alerts
                 .iter()
                 .map(|a| vec![a.name.clone(), a.count.to_string(), a.example.clone()])
                 .collect(),
-        ));
+        });
     }
     if let Some(store) = &report.store {
-        out.push((
-            "Store: addresses per state".into(),
-            vec!["state".into(), "addresses".into()],
-            store
+        out.push(Section {
+            title: "Store: addresses per state".into(),
+            header: vec!["state".into(), "addresses".into()],
+            figures: vec![false, true],
+            rows: store
                 .iter()
                 .map(|c| vec![c.name.clone(), c.count.to_string()])
                 .collect(),
-        ));
+        });
     }
     out
 }
@@ -154,7 +183,13 @@ pub fn table(
     out: &mut dyn Write,
 ) -> Result<()> {
     let width = table_width(terminal);
-    for (title, header, rows) in sections(report) {
+    for Section {
+        title,
+        header,
+        rows,
+        ..
+    } in sections(report)
+    {
         if rows.is_empty() {
             continue;
         }
@@ -213,7 +248,13 @@ pub fn table(
 /// GitHub-flavoured Markdown tables.
 pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "# bouncekit report\n")?;
-    for (title, header, rows) in sections(report) {
+    for Section {
+        title,
+        header,
+        figures,
+        rows,
+    } in sections(report)
+    {
         writeln!(out, "## {title}\n")?;
         if rows.is_empty() {
             writeln!(out, "None.\n")?;
@@ -229,8 +270,9 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(" | ")
         )?;
-        let rule: Vec<&str> = (0..header.len())
-            .map(|i| if i == 0 { "---" } else { "---:" })
+        let rule: Vec<&str> = figures
+            .iter()
+            .map(|&figure| if figure { "---:" } else { "---" })
             .collect();
         writeln!(out, "| {} |", rule.join(" | "))?;
         for row in rows {
@@ -245,18 +287,18 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// One CSV row per campaign.
+/// One CSV row per campaign, its columns named as the JSON keys.
 pub fn csv(report: &Report, out: &mut dyn Write) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec!["campaign"];
-    header.extend(CAMPAIGN_ROWS.iter().map(|(label, _)| *label));
-    w.write_record(header.iter().map(|h| h.replace(' ', "_")))?;
+    header.extend(CAMPAIGN_ROWS.iter().map(|(key, _, _)| *key));
+    w.write_record(&header)?;
     for c in &report.campaigns {
         let mut row = vec![c.campaign.clone()];
-        row.extend(CAMPAIGN_ROWS.iter().map(|(label, value)| {
+        row.extend(CAMPAIGN_ROWS.iter().map(|(key, _, value)| {
             // Rates as fractions, for spreadsheets to format.
-            match *label {
-                "bounce rate" => c.bounce_rate.map_or(String::new(), |r| format!("{r:.4}")),
+            match *key {
+                "bounce_rate" => c.bounce_rate.map_or(String::new(), |r| format!("{r:.4}")),
                 "deliverability" => c
                     .deliverability
                     .map_or(String::new(), |r| format!("{r:.4}")),
@@ -279,6 +321,64 @@ pub fn json(report: &Report, out: &mut dyn Write) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: the CSV columns were the labels (`confirmed_delivered_(DSN)`), which
+    /// matched nothing else a program reads.
+    #[test]
+    fn csv_columns_are_the_json_keys() {
+        let report = Report {
+            campaigns: vec![Campaign {
+                campaign: "may".into(),
+                sent: 4,
+                hard: 1,
+                bounce_rate: Some(0.25),
+                deliverability: Some(0.75),
+                ..Campaign::default()
+            }],
+            ..Report::default()
+        };
+        let json = serde_json::to_value(&report.campaigns[0]).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut out = Vec::new();
+        csv(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), keys.join(","));
+        let values: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let value = |key| values[keys.iter().position(|k| *k == key).unwrap()];
+        assert_eq!(
+            (value("sent"), value("hard"), value("bounce_rate")),
+            ("4", "1", "0.2500")
+        );
+    }
+
+    #[test]
+    fn markdown_aligns_figures_right_and_text_left() {
+        let report = Report {
+            blocks_by_list: vec![super::super::summary::Alert {
+                name: "Spamhaus".into(),
+                count: 2,
+                example: "550 5.7.1 blocked using zen.spamhaus.org".into(),
+            }],
+            ..Report::default()
+        };
+        let mut out = Vec::new();
+        markdown(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let alerts = text
+            .split("## Sender-side blocks by blocklist or provider")
+            .nth(1)
+            .unwrap();
+        assert!(
+            alerts.contains("| name | count | example |\n| --- | ---: | --- |\n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_terminal_too_narrow_to_be_true_gets_the_default_width() {
