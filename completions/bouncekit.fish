@@ -194,8 +194,8 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l top -d 'H
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l db -d 'Add the store\'s addresses per state (the store: PATH, or $BOUNCEKIT_DB)' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l list -d 'With --unconfirmed or --confirmed: the original recipient list, whose rows (all their columns, so `send` has its variables) are written for the recipients chosen' -r
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l column -d 'With --list: the address column, when it is not found by name' -r
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l unconfirmed -d 'Instead of a report: the recipients sent to that have no delivery or read confirmation, as a recipient list (to mail them again)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l confirmed -d 'Instead of a report: the recipients with a delivery or read confirmation'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l unconfirmed -d 'Instead of a report: the recipients sent to that have no delivery or read confirmation, as a recipient list (to mail them again). Alone its columns are only email, campaign and message_id, so a `send` template using {{ first_name }} skips every row: add `--list FILE` to get the list\'s own rows, with all their columns, back'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l confirmed -d 'Instead of a report: the recipients with a delivery or read confirmation (columns as with --unconfirmed: add `--list FILE` for the list\'s rows and template variables)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s V -l version -d 'Print version'

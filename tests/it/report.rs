@@ -345,6 +345,97 @@ fn unconfirmed_recipients_come_out_as_a_list_to_mail_again() {
     );
 }
 
+/// The recipients to mail again go straight into `send`: with `--list`, their rows keep the
+/// columns the template uses (without it, `{{ first_name }}` has no value and every row is
+/// skipped, as `--help` warns).
+#[test]
+fn unconfirmed_rows_of_the_list_pipe_into_send_with_their_template_variables() {
+    let sb = Sandbox::new();
+    campaign_files(&sb);
+    sb.write(
+        "customers.csv",
+        b"first_name,Email\nOla,ok@example.org\n\"Gone, Sadly\",gone@example.org\nSi,silent@example.org\nRe,reader@example.org\n",
+    );
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/offer.eml");
+    let pipe = |report_args: &str, dir: &str| {
+        let script = format!(
+            "set -e; '{BIN}' -q report --unconfirmed {report_args} sent.jsonl events.csv \
+             | '{BIN}' -q send --dry-run {dir} --no-store --from x@example.com \
+               --template '{}' - > {dir}.log",
+            template.display()
+        );
+        let out = Command::new("bash")
+            .args(["-o", "pipefail", "-c", &script])
+            .env_clear()
+            .current_dir(sb.path())
+            .output()
+            .expect("run bash");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut files: Vec<(String, String)> = std::fs::read_dir(sb.path().join(dir))
+            .map(|d| {
+                d.map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read_to_string(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    };
+
+    let files = pipe("--list customers.csv", "again");
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "000001-ok@example.org.eml",
+            "000002-gone@example.org.eml",
+            "000003-silent@example.org.eml"
+        ]
+    );
+    for ((_, eml), (name, to)) in files.iter().zip([
+        ("Ola", "ok@example.org"),
+        ("Gone, Sadly", "gone@example.org"),
+        ("Si", "silent@example.org"),
+    ]) {
+        assert!(
+            eml.contains(&format!("Subject: {name}, our May offer"))
+                && eml.contains(&format!("Hello {name},"))
+                && eml.contains(&format!("To: <{to}>")),
+            "{eml}"
+        );
+    }
+
+    // Without --list there is nothing to fill {{ first_name }} with.
+    assert!(pipe("", "bare").is_empty());
+    let log = std::fs::read_to_string(sb.path().join("bare.log")).unwrap();
+    assert_eq!(log.lines().count(), 5, "{log}");
+    assert!(
+        log.lines().all(|l| l.contains("\"missing_variable\"")),
+        "{log}"
+    );
+}
+
+#[test]
+fn help_says_how_to_keep_the_lists_columns_for_templates() {
+    let help = Sandbox::new().run(&["report", "--help"]);
+    help.assert_code(0);
+    let text = String::from_utf8_lossy(&help.stdout).replace('\n', " ");
+    let words = regex::Regex::new(r"\s+").unwrap().replace_all(&text, " ");
+    assert!(
+        words.contains("add `--list FILE` to get the list's own rows"),
+        "{words}"
+    );
+}
+
 #[test]
 fn html_is_one_self_contained_page_with_svg_charts() {
     let sb = Sandbox::new();
