@@ -1099,6 +1099,8 @@ mod tests {
         fail_fetch: Option<(usize, usize)>,
         /// Fail opening the mailbox (as a missing one does).
         fail_open: bool,
+        /// Request a stop (as SIGTERM does) while the first batch is being read.
+        stop_while_reading: Option<Arc<AtomicBool>>,
         fetches: usize,
         /// The output file, to check that a message's record is there before it is touched.
         output: Option<PathBuf>,
@@ -1165,6 +1167,9 @@ mod tests {
                 let mut m = self.0.borrow_mut();
                 m.fetches += 1;
                 let uids = m.requested.take().expect("read without request");
+                if let Some(stop) = m.stop_while_reading.take() {
+                    stop.store(true, Ordering::SeqCst);
+                }
                 (m.messages.clone(), m.fail_fetch, m.fetches - 1, uids)
             };
             for (i, (uid, raw)) in messages
@@ -1466,6 +1471,59 @@ mod tests {
         assert!(text.contains(";UID=4\""), "{text}");
         assert_eq!(poll_once(&fake, &mut pos).unwrap().written, 0);
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
+    }
+
+    /// What --watch does on SIGINT or SIGTERM: the batch being read is written, acted on and
+    /// remembered, and no other is asked for.
+    #[test]
+    fn a_stop_request_ends_the_poll_once_the_current_batch_is_written_and_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut plan, mb, mut pos) = (plan(), mailbox(8), Memory::default());
+        plan.mark_seen = true;
+        let out = dir.path().join("1");
+        let stop = Stop::default();
+        mb.borrow_mut().stop_while_reading = Some(stop.requested.clone());
+        let mut sinks = Sinks::open(Some(Some(&out)), None).unwrap();
+        mb.borrow_mut().output = Some(out.clone());
+        let connect = || -> Result<Box<dyn Session>> { Ok(Box::new(Fake(mb.clone()))) };
+        let tally = poll(
+            &plan,
+            &connect,
+            &mut pos,
+            &mut sinks,
+            &mut Progress::new(true),
+            &stop,
+        )
+        .unwrap();
+        drop(sinks);
+        assert_eq!(tally.written, 3);
+        assert!(tally.stopped_early);
+        assert_eq!(mb.borrow().fetches, 1, "a second batch was fetched");
+        assert_eq!(mb.borrow().seen, vec![2, 4, 6]);
+        assert_eq!(
+            pos.saved.iter().map(|p| p.last_uid).collect::<Vec<_>>(),
+            vec![0, 6]
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 3);
+        // Without actions the next batch is asked for early; a stop still ends after one.
+        plan.mark_seen = false;
+        let stop = Stop::default();
+        mb.borrow_mut().stop_while_reading = Some(stop.requested.clone());
+        let mut sinks = Sinks::open(Some(Some(&dir.path().join("2"))), None).unwrap();
+        let tally = poll(
+            &plan,
+            &connect,
+            &mut pos,
+            &mut sinks,
+            &mut Progress::new(true),
+            &stop,
+        )
+        .unwrap();
+        assert_eq!((tally.written, tally.stopped_early), (3, true));
+        assert_eq!(pos.saved.last().unwrap().last_uid, 12);
+        // The next run goes on from there.
+        let (_, uids) = poll_into(&plan, &mb, &mut pos, &dir.path().join("3"));
+        assert_eq!(uids, vec![14, 16]);
     }
 
     #[test]

@@ -563,8 +563,19 @@ fn a_maildir_gets_one_file_per_message_and_the_same_names_again() {
 
 #[test]
 fn watch_polls_again_and_stops_cleanly_on_sigterm() {
+    watch_then_stop_with("TERM", "fetch-watch");
+}
+
+/// Ctrl-C on a terminal: the same clean stop as SIGTERM.
+#[test]
+fn watch_stops_cleanly_on_sigint() {
+    watch_then_stop_with("INT", "fetch-watch-int");
+}
+
+/// Runs `--watch 1s` on `mailbox`, sees it pick up new mail, then sends it SIG`signal` and
+/// checks it stops by itself, exit 0, with every record written once.
+fn watch_then_stop_with(signal: &str, mailbox: &str) {
     let stack = mailstack::shared();
-    let mailbox = "fetch-watch";
     stack.fill(BOUNCES, mailbox, bounces("watch", 0..3));
     let sb = Sandbox::new();
     password_file(&sb, stack);
@@ -603,7 +614,7 @@ fn watch_polls_again_and_stops_cleanly_on_sigterm() {
     stack.append(BOUNCES, mailbox, bounces("watch", 3..5));
     wait_for(5, &mut child);
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -612,7 +623,10 @@ fn watch_polls_again_and_stops_cleanly_on_sigterm() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "--watch did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "--watch did not stop on SIG{signal}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stderr = String::new();
