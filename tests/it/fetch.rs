@@ -526,6 +526,54 @@ fn since_narrows_a_run_by_arrival_date() {
     run(&sb, &args, &["--since", "2026-02-30"]).assert_code(2);
 }
 
+/// What `--since` does to the position (its help says it): older messages below the newest
+/// one written are left behind for good, older ones above it are read by the next run, and
+/// `--all` brings back the ones left behind.
+#[test]
+fn since_leaves_older_messages_below_the_newest_written_behind_the_position() {
+    let stack = mailstack::shared();
+    let mailbox = "fetch-since-behind";
+    stack.fill(BOUNCES, mailbox, Vec::<Vec<u8>>::new());
+    let old = chrono::DateTime::parse_from_rfc3339("2020-01-01T10:00:00+00:00").unwrap();
+    let now = chrono::Utc::now().fixed_offset();
+    let mut session = stack.imap_plain(BOUNCES).expect("IMAP login");
+    // UIDs 1 to 5: old, new, old, new, old.
+    for (n, date) in [old, now, old, now, old].into_iter().enumerate() {
+        session
+            .append(mailbox, &bounce("behind", n))
+            .internal_date(date)
+            .finish()
+            .expect("APPEND with a date");
+    }
+    let _ = session.logout();
+    let sb = Sandbox::new();
+    password_file(&sb, stack);
+    let mut args = imaps_args(stack, mailbox);
+    let n = args.len();
+    args.splice(n - 2.., ["--state".to_string(), "state.json".to_string()]);
+    let last_uid = || -> Value {
+        let state: Value =
+            serde_json::from_slice(&std::fs::read(sb.path().join("state.json")).unwrap()).unwrap();
+        state["mailboxes"][0]["last_uid"].clone()
+    };
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let recent = run(&sb, &args, &["--since", &yesterday]).ok_records();
+    assert_eq!(uids(&recent), vec![2, 4]);
+    assert_eq!(last_uid(), 4, "the position is the newest message written");
+    // UIDs 1 and 3 are behind it now; 5, older but above it, comes next.
+    let next = run(&sb, &args, &[]).ok_records();
+    assert_eq!(uids(&next), vec![5]);
+    assert_eq!(last_uid(), 5);
+    assert!(run(&sb, &args, &[]).ok_records().is_empty());
+    // --all reads them again, without moving the position back.
+    let all = run(&sb, &args, &["--all"]).ok_records();
+    assert_eq!(uids(&all), vec![1, 2, 3, 4, 5]);
+    assert_eq!(last_uid(), 5);
+}
+
 #[test]
 fn a_maildir_gets_one_file_per_message_and_the_same_names_again() {
     let stack = mailstack::shared();
