@@ -211,6 +211,140 @@ fn text_formats_carry_the_same_figures() {
     );
 }
 
+#[test]
+fn top_limits_reasons_domains_and_alerts_and_domains_have_their_own_figures() {
+    let sb = Sandbox::new();
+    campaign_files(&sb);
+    let report = report_json(&sb);
+    // A failed send counts for its domain's list, not as a message sent; the stranger's
+    // report matched no send, so it counts for no domain.
+    let domains = report["domains"].as_array().unwrap();
+    assert_eq!(domains.len(), 2);
+    let want = [
+        ("example.org", [6, 1, 1, 0, 1, 0]),
+        ("example.net", [1, 0, 0, 1, 0, 0]),
+    ];
+    for (domain, (name, figures)) in domains.iter().zip(want) {
+        check(
+            name,
+            domain,
+            &[
+                ("domain", is(name)),
+                ("sent", is(figures[0])),
+                ("delivered", is(figures[1])),
+                ("hard", is(figures[2])),
+                ("soft", is(figures[3])),
+                ("block", is(figures[4])),
+                ("complaint", is(figures[5])),
+            ],
+        );
+    }
+    let names = |report: &Value, key: &str| -> Vec<String> {
+        report[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| text(v, if key == "domains" { "domain" } else { "name" }).to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&report, "reasons"),
+        ["blocked", "user_unknown", "mailbox_full"]
+    );
+
+    let run = sb.run(&[
+        "report",
+        "--format",
+        "json",
+        "--top",
+        "1",
+        "sent.jsonl",
+        "events.csv",
+    ]);
+    run.assert_code(0);
+    let top: Value = serde_json::from_slice(&run.stdout).unwrap();
+    // The largest of each (ties by name), and the campaign figures untouched.
+    assert_eq!(names(&top, "reasons"), ["blocked"]);
+    assert_eq!(top["reasons"][0]["count"], 2);
+    assert_eq!(names(&top, "domains"), ["example.org"]);
+    assert_eq!(names(&top, "blocks_by_list"), ["Barracuda"]);
+    assert_eq!(names(&top, "blocks_by_domain").len(), 1);
+    assert_eq!(top["campaigns"], report["campaigns"]);
+}
+
+#[test]
+fn records_on_stdin_count_like_files() {
+    let sb = Sandbox::new();
+    campaign_files(&sb);
+    let from_files = report_json(&sb);
+    let sent = std::fs::read(sb.path().join("sent.jsonl")).unwrap();
+    let events = std::fs::read(sb.path().join("events.csv")).unwrap();
+    for (args, stdin) in [
+        (&["events.csv", "-"][..], &sent),
+        (&["sent.jsonl", "-"][..], &events),
+        // No FILE at all: stdin.
+        (&[][..], &sent),
+    ] {
+        let mut all = vec!["report", "--format", "json"];
+        all.extend_from_slice(args);
+        let run = sb.run_with_stdin(&all, stdin);
+        run.assert_code(0);
+        let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+        if args.is_empty() {
+            // The sends alone: no event came back.
+            assert_eq!(report["campaigns"][1]["sent"], 5);
+            assert_eq!(report["campaigns"][1]["no_feedback"], 5);
+        } else {
+            assert_eq!(report["campaigns"], from_files["campaigns"], "{args:?}");
+        }
+    }
+}
+
+/// A report that names no recipient and quotes nothing of the message, returned to a VERP
+/// address: `classify --verp` decodes the recipient from it, and `report` joins the event to
+/// the send by that recipient.
+#[test]
+fn an_event_joins_its_send_through_the_recipient_its_verp_address_names() {
+    let sb = Sandbox::new();
+    let fixture = sb.fixture("verp_names_no_recipient.eml");
+    sb.write(
+        "sent.jsonl",
+        &jsonl(&[
+            send("jan@example.org", 1, "march", "sent"),
+            send("eva@example.org", 2, "march", "sent"),
+        ]),
+    );
+    let report_of = |classify_args: &[&str]| -> Value {
+        let mut args = vec!["classify"];
+        args.extend_from_slice(classify_args);
+        args.push(&fixture);
+        let events = sb.run(&args);
+        events.assert_code(0);
+        let run = sb.run_with_stdin(
+            &["report", "--format", "json", "sent.jsonl", "-"],
+            &events.stdout,
+        );
+        run.assert_code(0);
+        serde_json::from_slice(&run.stdout).unwrap()
+    };
+    let report = report_of(&["--verp", "bounces@example.com"]);
+    check(
+        "march, with --verp",
+        &report["campaigns"][0],
+        &[
+            ("campaign", is("march")),
+            ("sent", is(2)),
+            ("hard", is(1)),
+            ("no_feedback", is(1)),
+        ],
+    );
+    assert_eq!(report["unmatched_events"], 0);
+    assert_eq!(report["domains"][0]["hard"], 1);
+    // Without --verp the report is about nobody the logs know.
+    let report = report_of(&[]);
+    assert_eq!(report["campaigns"][0]["hard"], 0);
+}
+
 /// `bouncekit report sent.jsonl events.csv` on a pseudo-terminal (`script`, util-linux) of
 /// `columns` columns (None: the 0 x 0 one `script` makes without a terminal of its own, as
 /// under cron or CI), with NO_COLOR or not. Its output, colour codes removed, and whether
