@@ -46,7 +46,7 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l si
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l limit -d 'At most N messages this run (the oldest new ones); the next run goes on from there' -r
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l max-size -d 'Largest message to fetch, in bytes (suffixes K, M, G); a larger one is not read: it gets a record with an `error` field and is left untouched on the server' -r
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l move-to -d 'Move the messages written to FOLDER (which must exist): MOVE when the server offers it, else COPY, \\Deleted and UID EXPUNGE' -r
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -s o -l output -d 'Write the records to FILE instead of stdout' -r -F
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -s o -l output -d 'Write the records to FILE instead of stdout. FILE is emptied only once the mailbox is being read: a run that fails before (wrong password, server down) leaves it as it was' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l maildir -d 'Also store each message as a file in this Maildir (created if missing)' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l watch -d 'Keep polling: fetch, sleep INTERVAL (e.g. 900, 90s, 15m, 1h), again. SIGINT or SIGTERM stops it once the current batch is written and remembered' -r
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand fetch-bounces" -l batch -d 'Messages fetched, written and remembered together (a batch is also cut at 64 MiB). A run killed mid-batch fetches that batch again next time' -r
@@ -194,8 +194,8 @@ complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l top -d 'H
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l db -d 'Add the store\'s addresses per state (the store: PATH, or $BOUNCEKIT_DB)' -r -F
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l list -d 'With --unconfirmed or --confirmed: the original recipient list, whose rows (all their columns, so `send` has its variables) are written for the recipients chosen' -r
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l column -d 'With --list: the address column, when it is not found by name' -r
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l unconfirmed -d 'Instead of a report: the recipients sent to that have no delivery or read confirmation, as a recipient list (to mail them again)'
-complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l confirmed -d 'Instead of a report: the recipients with a delivery or read confirmation'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l unconfirmed -d 'Instead of a report: the recipients sent to that have no delivery or read confirmation, as a recipient list (to mail them again). Alone its columns are only email, campaign and message_id, so a `send` template using {{ first_name }} skips every row: add `--list FILE` to get the list\'s own rows, with all their columns, back'
+complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -l confirmed -d 'Instead of a report: the recipients with a delivery or read confirmation (columns as with --unconfirmed: add `--list FILE` for the list\'s rows and template variables)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s q -l quiet -d 'Silence progress bars and the summary on stderr (errors are still printed)'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c bouncekit -n "__fish_bouncekit_using_subcommand report" -s V -l version -d 'Print version'

@@ -137,7 +137,8 @@ pub struct FetchArgs {
     #[arg(long)]
     pub delete: bool,
 
-    /// Write the records to FILE instead of stdout.
+    /// Write the records to FILE instead of stdout. FILE is emptied only once the mailbox is
+    /// being read: a run that fails before (wrong password, server down) leaves it as it was.
     #[arg(short, long, value_name = "FILE", conflicts_with = "no_output")]
     pub output: Option<PathBuf>,
 
@@ -218,15 +219,33 @@ impl Plan {
     }
 }
 
+/// A command line that makes no sense, said the way errors are, with the exit status of
+/// clap's own usage errors.
+fn usage(why: std::fmt::Arguments) -> Result<Exit> {
+    eprintln!("bouncekit: fetch-bounces: {why}");
+    Ok(Exit::Usage)
+}
+
 pub fn run(args: FetchArgs, quiet: bool) -> Result<Exit> {
     let user = match (&args.imap.user, &args.user) {
-        (Some(_), Some(_)) => bail!("the user is given twice: in the URL and with --user"),
+        (Some(_), Some(_)) => {
+            return usage(format_args!(
+                "the user is given twice: in the URL and with --user"
+            ));
+        }
         (Some(u), None) | (None, Some(u)) => u.clone(),
-        (None, None) => bail!(
-            "no user: put it in the URL (imaps://USER@{}/...) or give --user",
-            args.imap.host
-        ),
+        (None, None) => {
+            return usage(format_args!(
+                "no user: put it in the URL (imaps://USER@{}/...) or give --user",
+                args.imap.host
+            ));
+        }
     };
+    if args.no_starttls && args.imap.scheme == Scheme::Imaps {
+        return usage(format_args!(
+            "--no-starttls makes no sense with imaps://, which is TLS from the start"
+        ));
+    }
     let password = read_password(&args)?;
     let security = match args.imap.scheme {
         Scheme::Imaps => Security::Tls,
@@ -235,9 +254,6 @@ pub fn run(args: FetchArgs, quiet: bool) -> Result<Exit> {
             required: !args.allow_plaintext_auth,
         },
     };
-    if args.no_starttls && args.imap.scheme == Scheme::Imaps {
-        bail!("--no-starttls makes no sense with imaps://, which is TLS from the start");
-    }
     let connect = ConnectOptions {
         host: args.imap.host.clone(),
         port: args.imap.port,
@@ -444,7 +460,8 @@ fn poll(
     stop: &Stop,
 ) -> Result<Tally, Failure> {
     let mut session = connect().server()?;
-    let result = fetch_new(plan, session.as_mut(), positions, sinks, progress, stop);
+    let result = fetch_new(plan, session.as_mut(), positions, sinks, progress, stop)
+        .and_then(|tally| sinks.start().local().map(|()| tally));
     progress.finish();
     // A failed session is not worth a polite goodbye: it may be what failed.
     if result.is_ok() {
@@ -689,8 +706,18 @@ fn act_on(
 
 /// Where messages go: records (stdout or -o) and/or a Maildir.
 struct Sinks {
-    records: Option<RecordSink>,
+    records: Option<Records>,
     maildir: Option<Maildir>,
+}
+
+/// The record output, started on first use.
+enum Records {
+    /// `-o FILE`, opened but not yet truncated. The records a file holds were counted in the
+    /// position by the run that wrote them: emptying it on a run that then fails (a wrong
+    /// password, a refused connection, a missing mailbox) would lose them. So it is emptied
+    /// only by the first record of this run, or by a poll that succeeded with none.
+    Waiting(File, String),
+    Started(RecordSink),
 }
 
 /// Records are encoded here and written by a thread of their own: the write calls (40 MB
@@ -809,24 +836,50 @@ impl Drop for RecordSink {
 }
 
 impl Sinks {
-    /// `output`: `None` for no records, `Some(None)` (or `-`) for stdout, else a file.
+    /// `output`: `None` for no records, `Some(None)` (or `-`) for stdout, else a file, which
+    /// is opened (so that a path that cannot be written fails before connecting) but left
+    /// as it is until `records` starts it.
     fn open(output: Option<Option<&Path>>, maildir: Option<&Path>) -> Result<Sinks> {
         let records = match output {
             None => None,
-            Some(output) => {
-                let (file, name) = match output {
-                    Some(path) if path.as_os_str() != "-" => (
-                        File::create(path)
-                            .with_context(|| format!("cannot create {}", path.display()))?,
-                        path.display().to_string(),
-                    ),
-                    _ => (stdout_file()?, "stdout".to_string()),
-                };
-                Some(RecordSink::start(file, name))
+            Some(Some(path)) if path.as_os_str() != "-" => {
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                Some(Records::Waiting(file, path.display().to_string()))
             }
+            Some(_) => Some(Records::Started(RecordSink::start(
+                stdout_file()?,
+                "stdout".to_string(),
+            ))),
         };
         let maildir = maildir.map(Maildir::create).transpose()?;
         Ok(Sinks { records, maildir })
+    }
+
+    /// The record output, emptied first if it is a file not started yet.
+    fn records(&mut self) -> Result<Option<&mut RecordSink>> {
+        let waiting = self.records.take_if(|r| matches!(r, Records::Waiting(..)));
+        if let Some(Records::Waiting(file, name)) = waiting {
+            // A pipe or a device has nothing to empty.
+            if file.metadata().is_ok_and(|m| m.is_file()) {
+                file.set_len(0)
+                    .with_context(|| format!("cannot empty {name}"))?;
+            }
+            self.records = Some(Records::Started(RecordSink::start(file, name)));
+        }
+        Ok(match &mut self.records {
+            Some(Records::Started(sink)) => Some(sink),
+            _ => None,
+        })
+    }
+
+    /// Called once a poll has succeeded: the output holds this run's records, even none.
+    fn start(&mut self) -> Result<()> {
+        self.records().map(drop)
     }
 
     fn write_message(
@@ -836,7 +889,7 @@ impl Sinks {
         meta: &Meta,
         raw: &[u8],
     ) -> Result<()> {
-        if let Some(sink) = &mut self.records {
+        if let Some(sink) = self.records()? {
             let source = format!(
                 "{};UIDVALIDITY={uidvalidity};UID={}",
                 plan.mailbox_url, meta.uid
@@ -880,7 +933,7 @@ impl Sinks {
             meta.size, plan.max_size
         );
         eprintln!("bouncekit: {source}: {error}");
-        if let Some(sink) = &mut self.records {
+        if let Some(sink) = self.records()? {
             encode_message_record(
                 &OutgoingRecord {
                     source: &source,
@@ -901,7 +954,7 @@ impl Sinks {
 
     /// Everything written so far, handed to the kernel (and to the disk, for files).
     fn make_durable(&mut self) -> Result<()> {
-        if let Some(sink) = &mut self.records {
+        if let Some(Records::Started(sink)) = &mut self.records {
             sink.make_durable()?;
         }
         if let Some(md) = &mut self.maildir {
@@ -1044,6 +1097,10 @@ mod tests {
         deleted: Vec<u32>,
         /// Fail the Nth body fetch (0-based) after handing over this many messages.
         fail_fetch: Option<(usize, usize)>,
+        /// Fail opening the mailbox (as a missing one does).
+        fail_open: bool,
+        /// Request a stop (as SIGTERM does) while the first batch is being read.
+        stop_while_reading: Option<Arc<AtomicBool>>,
         fetches: usize,
         /// The output file, to check that a message's record is there before it is touched.
         output: Option<PathBuf>,
@@ -1070,6 +1127,9 @@ mod tests {
     impl Session for Fake {
         fn open(&mut self, _: &str, _: bool) -> Result<MailboxInfo> {
             let m = self.0.borrow();
+            if m.fail_open {
+                bail!("NO Mailbox doesn't exist");
+            }
             Ok(MailboxInfo {
                 uidvalidity: m.uidvalidity,
                 uidnext: Some(m.messages.last().map_or(1, |(u, _)| u + 1)),
@@ -1107,6 +1167,9 @@ mod tests {
                 let mut m = self.0.borrow_mut();
                 m.fetches += 1;
                 let uids = m.requested.take().expect("read without request");
+                if let Some(stop) = m.stop_while_reading.take() {
+                    stop.store(true, Ordering::SeqCst);
+                }
                 (m.messages.clone(), m.fail_fetch, m.fetches - 1, uids)
             };
             for (i, (uid, raw)) in messages
@@ -1363,6 +1426,104 @@ mod tests {
             pos.saved.iter().map(|p| p.last_uid).collect::<Vec<_>>(),
             vec![0, 6, 12, 18, 20]
         );
+    }
+
+    /// Regression: `-o FILE` was truncated before connecting, so a run failing at login lost
+    /// the records of the previous run, whose position had already moved past them.
+    #[test]
+    fn a_poll_that_fails_before_its_first_record_leaves_the_output_file_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fetched.jsonl");
+        let before = "{\"uid\":1}\n{\"uid\":2}\n";
+        let (plan, mb, mut pos) = (plan(), mailbox(2), Memory::default());
+        let poll_once = |connect: &dyn Fn() -> Result<Box<dyn Session>>, pos: &mut Memory| {
+            let mut sinks = Sinks::open(Some(Some(&out)), None).unwrap();
+            let result = poll(
+                &plan,
+                connect,
+                pos,
+                &mut sinks,
+                &mut Progress::new(true),
+                &Stop::default(),
+            );
+            drop(sinks);
+            result
+        };
+        let fake = || -> Result<Box<dyn Session>> { Ok(Box::new(Fake(mb.clone()))) };
+
+        std::fs::write(&out, before).unwrap();
+        let refused = || -> Result<Box<dyn Session>> { bail!("Connection refused") };
+        assert!(matches!(
+            poll_once(&refused, &mut pos),
+            Err(Failure::Server(_))
+        ));
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
+        mb.borrow_mut().fail_open = true;
+        assert!(poll_once(&fake, &mut pos).is_err());
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), before);
+        assert!(pos.saved.is_empty());
+
+        // A poll that reads the mailbox replaces the file, even with nothing to write.
+        mb.borrow_mut().fail_open = false;
+        assert_eq!(poll_once(&fake, &mut pos).unwrap().written, 2);
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.contains(";UID=4\""), "{text}");
+        assert_eq!(poll_once(&fake, &mut pos).unwrap().written, 0);
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "");
+    }
+
+    /// What --watch does on SIGINT or SIGTERM: the batch being read is written, acted on and
+    /// remembered, and no other is asked for.
+    #[test]
+    fn a_stop_request_ends_the_poll_once_the_current_batch_is_written_and_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut plan, mb, mut pos) = (plan(), mailbox(8), Memory::default());
+        plan.mark_seen = true;
+        let out = dir.path().join("1");
+        let stop = Stop::default();
+        mb.borrow_mut().stop_while_reading = Some(stop.requested.clone());
+        let mut sinks = Sinks::open(Some(Some(&out)), None).unwrap();
+        mb.borrow_mut().output = Some(out.clone());
+        let connect = || -> Result<Box<dyn Session>> { Ok(Box::new(Fake(mb.clone()))) };
+        let tally = poll(
+            &plan,
+            &connect,
+            &mut pos,
+            &mut sinks,
+            &mut Progress::new(true),
+            &stop,
+        )
+        .unwrap();
+        drop(sinks);
+        assert_eq!(tally.written, 3);
+        assert!(tally.stopped_early);
+        assert_eq!(mb.borrow().fetches, 1, "a second batch was fetched");
+        assert_eq!(mb.borrow().seen, vec![2, 4, 6]);
+        assert_eq!(
+            pos.saved.iter().map(|p| p.last_uid).collect::<Vec<_>>(),
+            vec![0, 6]
+        );
+        assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 3);
+        // Without actions the next batch is asked for early; a stop still ends after one.
+        plan.mark_seen = false;
+        let stop = Stop::default();
+        mb.borrow_mut().stop_while_reading = Some(stop.requested.clone());
+        let mut sinks = Sinks::open(Some(Some(&dir.path().join("2"))), None).unwrap();
+        let tally = poll(
+            &plan,
+            &connect,
+            &mut pos,
+            &mut sinks,
+            &mut Progress::new(true),
+            &stop,
+        )
+        .unwrap();
+        assert_eq!((tally.written, tally.stopped_early), (3, true));
+        assert_eq!(pos.saved.last().unwrap().last_uid, 12);
+        // The next run goes on from there.
+        let (_, uids) = poll_into(&plan, &mb, &mut pos, &dir.path().join("3"));
+        assert_eq!(uids, vec![14, 16]);
     }
 
     #[test]

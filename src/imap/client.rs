@@ -715,7 +715,168 @@ fn tls_handshake(
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+    use std::thread::JoinHandle;
+
     use super::*;
+
+    /// An IMAP server on loopback for one connection, playing a script: it greets offering
+    /// `greeting` (capabilities), answers each command with the untagged lines `answer` gives
+    /// (then a tagged OK), and hands back the commands it got, tags removed.
+    struct FakeServer {
+        port: u16,
+        thread: JoinHandle<Vec<String>>,
+    }
+
+    impl FakeServer {
+        fn start(greeting: &'static str, answer: fn(&str) -> String) -> FakeServer {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let thread = std::thread::spawn(move || {
+                let (tcp, _) = listener.accept().unwrap();
+                let mut out = tcp.try_clone().unwrap();
+                let mut commands = Vec::new();
+                write!(out, "* OK [CAPABILITY {greeting}] fake ready\r\n").unwrap();
+                for line in BufReader::new(tcp).lines() {
+                    let Ok(line) = line else { break };
+                    let (tag, command) = line.split_once(' ').unwrap();
+                    commands.push(command.to_string());
+                    if command == "LOGOUT" {
+                        let _ = write!(out, "* BYE\r\n{tag} OK bye\r\n");
+                        break;
+                    }
+                    write!(out, "{}{tag} OK done\r\n", answer(command)).unwrap();
+                }
+                commands
+            });
+            FakeServer { port, thread }
+        }
+
+        fn options(&self, security: Security) -> ConnectOptions {
+            ConnectOptions {
+                host: "127.0.0.1".into(),
+                port: self.port,
+                security,
+                ca_file: None,
+                timeout: Duration::from_secs(10),
+            }
+        }
+
+        /// The commands received, once the client has gone.
+        fn commands(self) -> Vec<String> {
+            self.thread.join().unwrap()
+        }
+    }
+
+    /// A server that offers neither MOVE nor, unless `UIDPLUS` is in the capabilities it
+    /// gives after login, UID EXPUNGE.
+    fn answer_without_move(command: &str, after_login: &str) -> String {
+        match command.split(' ').next().unwrap() {
+            "CAPABILITY" => format!("* CAPABILITY {after_login}\r\n"),
+            "SELECT" => "* 3 EXISTS\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 9] ok\r\n".into(),
+            _ => String::new(),
+        }
+    }
+
+    /// Logs in (in clear: it is a fake), opens INBOX for writing and moves UIDs 2 to 4.
+    fn move_on(server: &FakeServer) -> Client {
+        let mut client = Client::connect(&server.options(Security::Plain)).unwrap();
+        client.login("u", "p").unwrap();
+        client.open("INBOX", true).unwrap();
+        client.move_to(&[2, 3, 4], "Processed").unwrap();
+        client
+    }
+
+    #[test]
+    fn without_move_messages_are_copied_flagged_deleted_and_expunged_by_uid() {
+        let server =
+            FakeServer::start("IMAP4rev1", |c| answer_without_move(c, "IMAP4rev1 UIDPLUS"));
+        let mut client = move_on(&server);
+        assert!(!client.warned_no_uidplus);
+        client.logout();
+        assert_eq!(
+            server.commands(),
+            [
+                "LOGIN \"u\" \"p\"",
+                "CAPABILITY",
+                "SELECT \"INBOX\"",
+                "UID COPY 2:4 \"Processed\"",
+                "UID STORE 2:4 +FLAGS.SILENT (\\Deleted)",
+                "UID EXPUNGE 2:4",
+                "LOGOUT",
+            ]
+        );
+    }
+
+    #[test]
+    fn without_uidplus_nothing_is_expunged_and_that_is_said() {
+        let server = FakeServer::start("IMAP4rev1", |c| answer_without_move(c, "IMAP4rev1"));
+        let mut client = move_on(&server);
+        // A plain EXPUNGE would also remove what other clients marked \Deleted.
+        assert!(client.warned_no_uidplus, "no warning about UIDPLUS");
+        client.delete(&[7]).unwrap();
+        client.logout();
+        let commands = server.commands();
+        assert!(
+            !commands.iter().any(|c| c.contains("EXPUNGE")),
+            "{commands:?}"
+        );
+        assert_eq!(
+            commands[3..],
+            [
+                "UID COPY 2:4 \"Processed\"",
+                "UID STORE 2:4 +FLAGS.SILENT (\\Deleted)",
+                "UID STORE 7 +FLAGS.SILENT (\\Deleted)",
+                "LOGOUT",
+            ]
+        );
+    }
+
+    #[test]
+    fn with_move_one_uid_move_does_it() {
+        let server = FakeServer::start("IMAP4rev1", |c| {
+            answer_without_move(c, "IMAP4rev1 MOVE UIDPLUS")
+        });
+        move_on(&server).logout();
+        assert_eq!(
+            server.commands()[3..],
+            ["UID MOVE 2:4 \"Processed\"", "LOGOUT"]
+        );
+    }
+
+    #[test]
+    fn imap_without_starttls_is_refused_before_any_password_is_sent() {
+        let server = FakeServer::start("IMAP4rev1 AUTH=PLAIN", |_| String::new());
+        let refused = Client::connect(&server.options(Security::StartTls { required: true }));
+        let Err(e) = refused else {
+            panic!("connected in clear without --allow-plaintext-auth")
+        };
+        let e = format!("{e:#}");
+        assert!(
+            e.contains("offers no STARTTLS") && e.contains("--allow-plaintext-auth"),
+            "{e}"
+        );
+        assert_eq!(
+            server.commands(),
+            Vec::<String>::new(),
+            "the client said something"
+        );
+
+        // With --allow-plaintext-auth (STARTTLS not required) the login goes ahead in clear.
+        let server = FakeServer::start("IMAP4rev1 AUTH=PLAIN SASL-IR", |c| {
+            answer_without_move(c, "IMAP4rev1")
+        });
+        let mut client =
+            Client::connect(&server.options(Security::StartTls { required: false })).unwrap();
+        assert!(!client.is_tls());
+        client.login("u", "p").unwrap();
+        client.logout();
+        assert_eq!(
+            server.commands(),
+            ["AUTHENTICATE PLAIN AHUAcA==", "CAPABILITY", "LOGOUT"]
+        );
+    }
 
     #[test]
     fn quoted_strings_escape_quotes_and_backslashes() {

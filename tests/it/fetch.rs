@@ -477,6 +477,33 @@ fn tls_with_another_ca_a_wrong_password_a_missing_mailbox_and_a_refused_connecti
     assert_eq!(uids(&good), vec![1, 2]);
 }
 
+/// Regression: `-o FILE` was emptied before connecting, so a failed run lost the records of
+/// the previous one, whose position had already moved on.
+#[test]
+fn a_run_that_cannot_connect_leaves_the_output_file_as_it_was() {
+    let sb = Sandbox::new();
+    sb.write("pw", b"secret\n");
+    let before = "{\"source\":\"imaps://bounces@127.0.0.1/INBOX;UIDVALIDITY=1;UID=7\"}\n";
+    sb.write("fetched.jsonl", before.as_bytes());
+    // Port 1: nothing listens there.
+    let run = sb.run(&[
+        "fetch-bounces",
+        "--imap",
+        "imaps://bounces@127.0.0.1:1/INBOX",
+        "--password-file",
+        "pw",
+        "--state",
+        "state.json",
+        "-o",
+        "fetched.jsonl",
+    ]);
+    assert_clean_failure(&run, &["cannot connect", "127.0.0.1:1"]);
+    assert_eq!(
+        std::fs::read_to_string(sb.path().join("fetched.jsonl")).unwrap(),
+        before
+    );
+}
+
 #[test]
 fn since_narrows_a_run_by_arrival_date() {
     let stack = mailstack::shared();
@@ -497,6 +524,54 @@ fn since_narrows_a_run_by_arrival_date() {
     let recent = run(&sb, &args, &["--since", &day(-1)]).ok_records();
     assert_eq!(uids(&recent), vec![1, 2, 3]);
     run(&sb, &args, &["--since", "2026-02-30"]).assert_code(2);
+}
+
+/// What `--since` does to the position (its help says it): older messages below the newest
+/// one written are left behind for good, older ones above it are read by the next run, and
+/// `--all` brings back the ones left behind.
+#[test]
+fn since_leaves_older_messages_below_the_newest_written_behind_the_position() {
+    let stack = mailstack::shared();
+    let mailbox = "fetch-since-behind";
+    stack.fill(BOUNCES, mailbox, Vec::<Vec<u8>>::new());
+    let old = chrono::DateTime::parse_from_rfc3339("2020-01-01T10:00:00+00:00").unwrap();
+    let now = chrono::Utc::now().fixed_offset();
+    let mut session = stack.imap_plain(BOUNCES).expect("IMAP login");
+    // UIDs 1 to 5: old, new, old, new, old.
+    for (n, date) in [old, now, old, now, old].into_iter().enumerate() {
+        session
+            .append(mailbox, &bounce("behind", n))
+            .internal_date(date)
+            .finish()
+            .expect("APPEND with a date");
+    }
+    let _ = session.logout();
+    let sb = Sandbox::new();
+    password_file(&sb, stack);
+    let mut args = imaps_args(stack, mailbox);
+    let n = args.len();
+    args.splice(n - 2.., ["--state".to_string(), "state.json".to_string()]);
+    let last_uid = || -> Value {
+        let state: Value =
+            serde_json::from_slice(&std::fs::read(sb.path().join("state.json")).unwrap()).unwrap();
+        state["mailboxes"][0]["last_uid"].clone()
+    };
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let recent = run(&sb, &args, &["--since", &yesterday]).ok_records();
+    assert_eq!(uids(&recent), vec![2, 4]);
+    assert_eq!(last_uid(), 4, "the position is the newest message written");
+    // UIDs 1 and 3 are behind it now; 5, older but above it, comes next.
+    let next = run(&sb, &args, &[]).ok_records();
+    assert_eq!(uids(&next), vec![5]);
+    assert_eq!(last_uid(), 5);
+    assert!(run(&sb, &args, &[]).ok_records().is_empty());
+    // --all reads them again, without moving the position back.
+    let all = run(&sb, &args, &["--all"]).ok_records();
+    assert_eq!(uids(&all), vec![1, 2, 3, 4, 5]);
+    assert_eq!(last_uid(), 5);
 }
 
 #[test]
@@ -536,8 +611,19 @@ fn a_maildir_gets_one_file_per_message_and_the_same_names_again() {
 
 #[test]
 fn watch_polls_again_and_stops_cleanly_on_sigterm() {
+    watch_then_stop_with("TERM", "fetch-watch");
+}
+
+/// Ctrl-C on a terminal: the same clean stop as SIGTERM.
+#[test]
+fn watch_stops_cleanly_on_sigint() {
+    watch_then_stop_with("INT", "fetch-watch-int");
+}
+
+/// Runs `--watch 1s` on `mailbox`, sees it pick up new mail, then sends it SIG`signal` and
+/// checks it stops by itself, exit 0, with every record written once.
+fn watch_then_stop_with(signal: &str, mailbox: &str) {
     let stack = mailstack::shared();
-    let mailbox = "fetch-watch";
     stack.fill(BOUNCES, mailbox, bounces("watch", 0..3));
     let sb = Sandbox::new();
     password_file(&sb, stack);
@@ -576,7 +662,7 @@ fn watch_polls_again_and_stops_cleanly_on_sigterm() {
     stack.append(BOUNCES, mailbox, bounces("watch", 3..5));
     wait_for(5, &mut child);
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -585,7 +671,10 @@ fn watch_polls_again_and_stops_cleanly_on_sigterm() {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(Instant::now() < deadline, "--watch did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "--watch did not stop on SIG{signal}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stderr = String::new();
@@ -798,4 +887,41 @@ fn help_has_examples_and_a_password_on_the_command_line_is_refused() {
     // No password source at all is a usage error too.
     sb.run(&["fetch-bounces", "--imap", "imaps://u@h/INBOX"])
         .assert_code(2);
+}
+
+/// Regression: these were found after parsing and exited 1, like a server failure.
+#[test]
+fn contradictions_clap_cannot_see_are_usage_errors_too() {
+    let sb = Sandbox::new();
+    for (args, says) in [
+        (
+            &["--imap", "imaps://u@127.0.0.1:1/INBOX", "--user", "v"][..],
+            "the user is given twice",
+        ),
+        (&["--imap", "imaps://127.0.0.1:1/INBOX"][..], "no user"),
+        (
+            &[
+                "--imap",
+                "imaps://u@127.0.0.1:1/INBOX",
+                "--no-starttls",
+                "--allow-plaintext-auth",
+            ][..],
+            "--no-starttls makes no sense with imaps://",
+        ),
+    ] {
+        let mut all = vec!["fetch-bounces", "--password-env", "PW", "--state", "s.json"];
+        all.extend_from_slice(args);
+        let run = sb.run_env(&all, &[("PW", "secret")]);
+        run.assert_code(2);
+        assert!(
+            run.stderr.starts_with("bouncekit: fetch-bounces: ") && run.stderr.contains(says),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+        assert!(
+            !sb.path().join("s.json").exists(),
+            "a usage error touched the state"
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! The whole loop a sender runs, on a mail stack of its own: `send` a campaign asking for
 //! delivery reports → `fetch-bounces` | `classify --own-domain` | `suppress add`, as a cron job
 //! pipes them → `suppress filter` on the original list → `report`. The list mixes every outcome
-//! the stack can produce: delivered, unknown user, over quota, refused at RCPT with 4xx and
-//! with a Spamhaus-style 5xx, and a vacation autoreply.
+//! the stack can produce: delivered, unknown user, over quota, refused at RCPT with 4xx, with a
+//! Spamhaus-style 5xx and with an unknown-user 5xx, a Spamhaus-style block that comes back as a
+//! bounce, and a vacation autoreply.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -24,7 +25,9 @@ const LIST: &str = "email,first_name,city\n\
     nobody@example.test,Nobody,Bergen\n\
     full@example.test,Fred,Warszawa\n\
     rcpt-full@example.test,Rita,Krakow\n\
-    rcpt-blocked@example.test,Blake,Praha\n";
+    rcpt-blocked@example.test,Blake,Praha\n\
+    rcpt-unknown@example.test,Uma,Tallinn\n\
+    bounce-blocked@example.test,Boris,Riga\n";
 
 /// A newsletter of a realistic size: more than the 1 KB quota of the user `full`.
 fn template() -> String {
@@ -147,17 +150,19 @@ fn send_fetch_classify_suppress_filter_report_close_the_loop() {
             ("alice@example.test", "sent"),
             ("away@example.test", "sent"),
             ("bob@example.test", "sent"),
+            ("bounce-blocked@example.test", "sent"),
             ("full@example.test", "sent"),
             ("nobody@example.test", "sent"),
             ("rcpt-blocked@example.test", "failed"),
             ("rcpt-full@example.test", "deferred"),
+            ("rcpt-unknown@example.test", "failed"),
         ]),
         "{}",
         stack.log_tail()
     );
 
     // Poll as cron would, until every report is in: three success reports, the vacation
-    // reply, the unknown user and the full mailbox.
+    // reply, the unknown user, the full mailbox and the block returned by Postfix.
     let want = BTreeMap::from([
         (
             ("alice@example.test".to_string(), "delivered".to_string()),
@@ -172,6 +177,13 @@ fn send_fetch_classify_suppress_filter_report_close_the_loop() {
             1,
         ),
         (("bob@example.test".to_string(), "delivered".to_string()), 1),
+        (
+            (
+                "bounce-blocked@example.test".to_string(),
+                "block".to_string(),
+            ),
+            1,
+        ),
         (("full@example.test".to_string(), "soft".to_string()), 1),
         (("nobody@example.test".to_string(), "hard".to_string()), 1),
     ]);
@@ -207,8 +219,9 @@ fn send_fetch_classify_suppress_filter_report_close_the_loop() {
     sb.run(&["suppress", "--db", "store.db", "add", "sent.jsonl"])
         .assert_code(0);
 
-    // Exactly the bad address is suppressed: the block and the autoreply suppressed nobody, a
-    // full mailbox is only soft, a deferral nothing.
+    // Exactly the bad addresses are suppressed (the unknown user, whether its 5.1.1 came back
+    // as a bounce or at RCPT time): the blocks, at RCPT time or bounced, and the autoreply
+    // suppressed nobody, a full mailbox is only soft, a deferral nothing.
     let filtered = sb.run(&[
         "suppress",
         "--db",
@@ -219,11 +232,15 @@ fn send_fetch_classify_suppress_filter_report_close_the_loop() {
         "dropped.csv",
     ]);
     filtered.assert_code(0);
-    let kept = LIST.replace("nobody@example.test,Nobody,Bergen\n", "");
+    let kept = LIST
+        .replace("nobody@example.test,Nobody,Bergen\n", "")
+        .replace("rcpt-unknown@example.test,Uma,Tallinn\n", "");
     assert_eq!(String::from_utf8_lossy(&filtered.stdout), kept);
     assert_eq!(
         std::fs::read_to_string(sb.path().join("dropped.csv")).unwrap(),
-        "email,first_name,city,state,reason\nnobody@example.test,Nobody,Bergen,bounced,user_unknown\n"
+        "email,first_name,city,state,reason\n\
+         nobody@example.test,Nobody,Bergen,bounced,user_unknown\n\
+         rcpt-unknown@example.test,Uma,Tallinn,bounced,user_unknown\n"
     );
     let state = |address: &str| {
         let shown = sb.run(&[
@@ -232,6 +249,8 @@ fn send_fetch_classify_suppress_filter_report_close_the_loop() {
         text(single(&shown.ok_records()), "state").to_string()
     };
     assert_eq!(state("rcpt-blocked@example.test"), "unknown");
+    assert_eq!(state("bounce-blocked@example.test"), "unknown");
+    assert_eq!(state("rcpt-unknown@example.test"), "bounced");
     assert_eq!(state("away@example.test"), "active");
     assert_eq!(state("full@example.test"), "soft_bouncing");
 
@@ -252,21 +271,50 @@ fn send_fetch_classify_suppress_filter_report_close_the_loop() {
         &report["campaigns"][0],
         &[
             ("campaign", is("may-2026")),
-            ("sent", is(5)),
-            ("rejected", is(1)),
+            ("sent", is(6)),
+            ("rejected", is(2)),
             ("deferred", is(1)),
             ("delivered", is(3)),
             ("hard", is(1)),
             ("soft", is(1)),
-            ("block", is(0)),
+            ("block", is(1)),
             ("autoreply", is(1)),
             ("no_feedback", is(0)),
-            ("bounce_rate", is(0.4)),
-            ("deliverability", is(0.6)),
+            ("bounce_rate", is(2.0 / 6.0)),
+            ("deliverability", is(4.0 / 6.0)),
         ],
     );
     assert_eq!(report["unmatched_events"], 0);
-    assert_eq!(report["blocks_by_list"][0]["name"], "Spamhaus");
+    // Both blocks, the one refused at RCPT time and the one bounced, are sender-side alerts;
+    // the unknown user refused at RCPT time is a failure but no alert.
+    let alerts = |key: &str| -> Vec<(String, u64)> {
+        report[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                assert!(text(a, "example").contains("zen.spamhaus.org"), "{a}");
+                (text(a, "name").to_string(), a["count"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(alerts("blocks_by_list"), [("Spamhaus".to_string(), 2)]);
+    assert_eq!(
+        alerts("blocks_by_domain"),
+        [("example.test".to_string(), 2)]
+    );
+    let reasons: BTreeMap<String, u64> = report["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_string(),
+                c["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons.get("user_unknown"), Some(&2), "{reasons:?}");
     let store: BTreeMap<String, u64> = report["store"]
         .as_array()
         .unwrap()
@@ -282,14 +330,15 @@ fn send_fetch_classify_suppress_filter_report_close_the_loop() {
         store,
         BTreeMap::from([
             ("active".to_string(), 3),
-            ("bounced".to_string(), 1),
+            ("bounced".to_string(), 2),
             ("soft_bouncing".to_string(), 1),
-            ("unknown".to_string(), 1),
+            ("unknown".to_string(), 2),
         ])
     );
 
     // And the next mailing goes only to who is left, without mailing anyone twice: the
-    // unconfirmed ones (no delivery report) are the full mailbox and the unknown user.
+    // unconfirmed ones (no delivery report) are the full mailbox, the unknown user and the
+    // bounced block (those refused at RCPT time were never sent).
     let again = sb.run(&[
         "report",
         "--unconfirmed",
@@ -300,6 +349,9 @@ fn send_fetch_classify_suppress_filter_report_close_the_loop() {
     ]);
     assert_eq!(
         String::from_utf8_lossy(&again.stdout),
-        "email,first_name,city\nnobody@example.test,Nobody,Bergen\nfull@example.test,Fred,Warszawa\n"
+        "email,first_name,city\n\
+         nobody@example.test,Nobody,Bergen\n\
+         full@example.test,Fred,Warszawa\n\
+         bounce-blocked@example.test,Boris,Riga\n"
     );
 }

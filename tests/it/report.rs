@@ -203,12 +203,210 @@ fn text_formats_carry_the_same_figures() {
         lines
             .next()
             .unwrap()
-            .starts_with("campaign,sent,rejected_at_send_time,")
+            .starts_with("campaign,sent,rejected,deferred,skipped,unknown_outcome,delivered,")
     );
     assert!(
         lines.any(|l| l.starts_with("may,5,1,0,0,0,1,0,1,1,1,0,1,0,0,1,0.4000,0.6000")),
         "{csv}"
     );
+}
+
+#[test]
+fn top_limits_reasons_domains_and_alerts_and_domains_have_their_own_figures() {
+    let sb = Sandbox::new();
+    campaign_files(&sb);
+    let report = report_json(&sb);
+    // A failed send counts for its domain's list, not as a message sent; the stranger's
+    // report matched no send, so it counts for no domain.
+    let domains = report["domains"].as_array().unwrap();
+    assert_eq!(domains.len(), 2);
+    let want = [
+        ("example.org", [6, 1, 1, 0, 1, 0]),
+        ("example.net", [1, 0, 0, 1, 0, 0]),
+    ];
+    for (domain, (name, figures)) in domains.iter().zip(want) {
+        check(
+            name,
+            domain,
+            &[
+                ("domain", is(name)),
+                ("sent", is(figures[0])),
+                ("delivered", is(figures[1])),
+                ("hard", is(figures[2])),
+                ("soft", is(figures[3])),
+                ("block", is(figures[4])),
+                ("complaint", is(figures[5])),
+            ],
+        );
+    }
+    let names = |report: &Value, key: &str| -> Vec<String> {
+        report[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| text(v, if key == "domains" { "domain" } else { "name" }).to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&report, "reasons"),
+        ["blocked", "user_unknown", "mailbox_full"]
+    );
+
+    let run = sb.run(&[
+        "report",
+        "--format",
+        "json",
+        "--top",
+        "1",
+        "sent.jsonl",
+        "events.csv",
+    ]);
+    run.assert_code(0);
+    let top: Value = serde_json::from_slice(&run.stdout).unwrap();
+    // The largest of each (ties by name), and the campaign figures untouched.
+    assert_eq!(names(&top, "reasons"), ["blocked"]);
+    assert_eq!(top["reasons"][0]["count"], 2);
+    assert_eq!(names(&top, "domains"), ["example.org"]);
+    assert_eq!(names(&top, "blocks_by_list"), ["Barracuda"]);
+    assert_eq!(names(&top, "blocks_by_domain").len(), 1);
+    assert_eq!(top["campaigns"], report["campaigns"]);
+}
+
+#[test]
+fn records_on_stdin_count_like_files() {
+    let sb = Sandbox::new();
+    campaign_files(&sb);
+    let from_files = report_json(&sb);
+    let sent = std::fs::read(sb.path().join("sent.jsonl")).unwrap();
+    let events = std::fs::read(sb.path().join("events.csv")).unwrap();
+    for (args, stdin) in [
+        (&["events.csv", "-"][..], &sent),
+        (&["sent.jsonl", "-"][..], &events),
+        // No FILE at all: stdin.
+        (&[][..], &sent),
+    ] {
+        let mut all = vec!["report", "--format", "json"];
+        all.extend_from_slice(args);
+        let run = sb.run_with_stdin(&all, stdin);
+        run.assert_code(0);
+        let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+        if args.is_empty() {
+            // The sends alone: no event came back.
+            assert_eq!(report["campaigns"][1]["sent"], 5);
+            assert_eq!(report["campaigns"][1]["no_feedback"], 5);
+        } else {
+            assert_eq!(report["campaigns"], from_files["campaigns"], "{args:?}");
+        }
+    }
+}
+
+/// A report that names no recipient and quotes nothing of the message, returned to a VERP
+/// address: `classify --verp` decodes the recipient from it, and `report` joins the event to
+/// the send by that recipient.
+#[test]
+fn an_event_joins_its_send_through_the_recipient_its_verp_address_names() {
+    let sb = Sandbox::new();
+    let fixture = sb.fixture("verp_names_no_recipient.eml");
+    sb.write(
+        "sent.jsonl",
+        &jsonl(&[
+            send("jan@example.org", 1, "march", "sent"),
+            send("eva@example.org", 2, "march", "sent"),
+        ]),
+    );
+    let report_of = |classify_args: &[&str]| -> Value {
+        let mut args = vec!["classify"];
+        args.extend_from_slice(classify_args);
+        args.push(&fixture);
+        let events = sb.run(&args);
+        events.assert_code(0);
+        let run = sb.run_with_stdin(
+            &["report", "--format", "json", "sent.jsonl", "-"],
+            &events.stdout,
+        );
+        run.assert_code(0);
+        serde_json::from_slice(&run.stdout).unwrap()
+    };
+    let report = report_of(&["--verp", "bounces@example.com"]);
+    check(
+        "march, with --verp",
+        &report["campaigns"][0],
+        &[
+            ("campaign", is("march")),
+            ("sent", is(2)),
+            ("hard", is(1)),
+            ("no_feedback", is(1)),
+        ],
+    );
+    assert_eq!(report["unmatched_events"], 0);
+    assert_eq!(report["domains"][0]["hard"], 1);
+    // Without --verp the report is about nobody the logs know.
+    let report = report_of(&[]);
+    assert_eq!(report["campaigns"][0]["hard"], 0);
+}
+
+/// `bouncekit report sent.jsonl events.csv` on a pseudo-terminal (`script`, util-linux) of
+/// `columns` columns (None: the 0 x 0 one `script` makes without a terminal of its own, as
+/// under cron or CI), with NO_COLOR or not. Its output, colour codes removed, and whether
+/// there were any.
+fn report_on_a_terminal(sb: &Sandbox, columns: Option<u16>, no_color: bool) -> (String, bool) {
+    let size = columns.map_or(String::new(), |c| format!("stty cols {c} rows 50; "));
+    let mut cmd = Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("{size}exec '{BIN}' -q report sent.jsonl events.csv"),
+        "/dev/null",
+    ])
+    .env_clear()
+    .env("PATH", "/usr/bin:/bin")
+    .current_dir(sb.path())
+    .stdin(std::process::Stdio::null());
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd
+        .output()
+        .expect("`script` (util-linux) runs the report on a pseudo-terminal");
+    let text = String::from_utf8(out.stdout).unwrap().replace("\r\n", "\n");
+    assert!(out.status.success(), "{text}");
+    let plain = regex::Regex::new("\x1b\\[[0-9;]*m")
+        .unwrap()
+        .replace_all(&text, "")
+        .into_owned();
+    let coloured = plain != text;
+    (plain, coloured)
+}
+
+/// Regression: a terminal of 0 columns squeezed every column to one character, and with
+/// NO_COLOR the table ignored the terminal's width.
+#[test]
+fn tables_on_a_terminal_fit_it_and_one_of_no_width_gets_120_columns() {
+    let sb = Sandbox::new();
+    campaign_files(&sb);
+    for (columns, no_color, width) in [
+        (None, false, 120),
+        (None, true, 120),
+        (Some(70), false, 70),
+        (Some(70), true, 70),
+    ] {
+        let (text, coloured) = report_on_a_terminal(&sb, columns, no_color);
+        let what = format!("{columns:?} columns, NO_COLOR {no_color}:\n{text}");
+        assert_eq!(coloured, !no_color, "{what}");
+        // The tables' lines (a heading may be longer: the terminal wraps it).
+        let widest = text
+            .lines()
+            .filter(|l| l.starts_with(['┌', '│', '╞', '└']))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap();
+        assert!(widest <= width, "{widest} columns wide: {what}");
+        assert!(
+            text.lines()
+                .any(|l| l.contains("deliverability") && l.contains("60.0%")),
+            "{what}"
+        );
+        assert!(text.contains("zen.spamhaus.org"), "{what}");
+    }
 }
 
 #[test]
@@ -278,6 +476,97 @@ fn unconfirmed_recipients_come_out_as_a_list_to_mail_again() {
     assert_eq!(
         String::from_utf8(rows.stdout).unwrap(),
         "first_name,Email\nOla,ok@example.org\n\"Gone, Sadly\",gone@example.org\nSi,silent@example.org\n"
+    );
+}
+
+/// The recipients to mail again go straight into `send`: with `--list`, their rows keep the
+/// columns the template uses (without it, `{{ first_name }}` has no value and every row is
+/// skipped, as `--help` warns).
+#[test]
+fn unconfirmed_rows_of_the_list_pipe_into_send_with_their_template_variables() {
+    let sb = Sandbox::new();
+    campaign_files(&sb);
+    sb.write(
+        "customers.csv",
+        b"first_name,Email\nOla,ok@example.org\n\"Gone, Sadly\",gone@example.org\nSi,silent@example.org\nRe,reader@example.org\n",
+    );
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/offer.eml");
+    let pipe = |report_args: &str, dir: &str| {
+        let script = format!(
+            "set -e; '{BIN}' -q report --unconfirmed {report_args} sent.jsonl events.csv \
+             | '{BIN}' -q send --dry-run {dir} --no-store --from x@example.com \
+               --template '{}' - > {dir}.log",
+            template.display()
+        );
+        let out = Command::new("bash")
+            .args(["-o", "pipefail", "-c", &script])
+            .env_clear()
+            .current_dir(sb.path())
+            .output()
+            .expect("run bash");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut files: Vec<(String, String)> = std::fs::read_dir(sb.path().join(dir))
+            .map(|d| {
+                d.map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read_to_string(e.path()).unwrap(),
+                    )
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    };
+
+    let files = pipe("--list customers.csv", "again");
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "000001-ok@example.org.eml",
+            "000002-gone@example.org.eml",
+            "000003-silent@example.org.eml"
+        ]
+    );
+    for ((_, eml), (name, to)) in files.iter().zip([
+        ("Ola", "ok@example.org"),
+        ("Gone, Sadly", "gone@example.org"),
+        ("Si", "silent@example.org"),
+    ]) {
+        assert!(
+            eml.contains(&format!("Subject: {name}, our May offer"))
+                && eml.contains(&format!("Hello {name},"))
+                && eml.contains(&format!("To: <{to}>")),
+            "{eml}"
+        );
+    }
+
+    // Without --list there is nothing to fill {{ first_name }} with.
+    assert!(pipe("", "bare").is_empty());
+    let log = std::fs::read_to_string(sb.path().join("bare.log")).unwrap();
+    assert_eq!(log.lines().count(), 5, "{log}");
+    assert!(
+        log.lines().all(|l| l.contains("\"missing_variable\"")),
+        "{log}"
+    );
+}
+
+#[test]
+fn help_says_how_to_keep_the_lists_columns_for_templates() {
+    let help = Sandbox::new().run(&["report", "--help"]);
+    help.assert_code(0);
+    let text = String::from_utf8_lossy(&help.stdout).replace('\n', " ");
+    let words = regex::Regex::new(r"\s+").unwrap().replace_all(&text, " ");
+    assert!(
+        words.contains("add `--list FILE` to get the list's own rows"),
+        "{words}"
     );
 }
 

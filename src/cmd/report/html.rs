@@ -184,7 +184,7 @@ fn campaign_table(report: &Report) -> String {
         let _ = write!(t, "<th>{}</th>", escape(&c.campaign));
     }
     t.push_str("</tr>\n");
-    for (label, value) in CAMPAIGN_ROWS {
+    for (_, label, value) in CAMPAIGN_ROWS {
         let _ = write!(t, "<tr><td>{label}</td>");
         for c in &report.campaigns {
             let _ = write!(t, "<td>{}</td>", escape(&value(c)));

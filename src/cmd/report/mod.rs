@@ -52,11 +52,14 @@ pub struct ReportArgs {
     pub db: Option<PathBuf>,
 
     /// Instead of a report: the recipients sent to that have no delivery or read
-    /// confirmation, as a recipient list (to mail them again).
+    /// confirmation, as a recipient list (to mail them again). Alone its columns are only
+    /// email, campaign and message_id, so a `send` template using {{ first_name }} skips every
+    /// row: add `--list FILE` to get the list's own rows, with all their columns, back.
     #[arg(long, conflicts_with = "confirmed")]
     pub unconfirmed: bool,
 
-    /// Instead of a report: the recipients with a delivery or read confirmation.
+    /// Instead of a report: the recipients with a delivery or read confirmation (columns as
+    /// with --unconfirmed: add `--list FILE` for the list's rows and template variables).
     #[arg(long)]
     pub confirmed: bool,
 
@@ -125,7 +128,8 @@ pub fn run(args: ReportArgs, quiet: bool) -> Result<Exit> {
     match format {
         ReportFormat::Table => {
             let colour = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            render::table(&report, colour, &mut out)?
+            let terminal = to_terminal.then(render::terminal_width).flatten();
+            render::table(&report, colour, terminal, &mut out)?
         }
         ReportFormat::Markdown => render::markdown(&report, &mut out)?,
         ReportFormat::Csv => render::csv(&report, &mut out)?,

@@ -11,25 +11,34 @@ use super::summary::{Campaign, Report};
 /// Reads one figure of a campaign, as shown.
 pub type FigureOf = fn(&Campaign) -> String;
 
-/// The rows of the campaign table: a label and how to read the figure from a campaign.
-pub const CAMPAIGN_ROWS: &[(&str, FigureOf)] = &[
-    ("sent", |c| c.sent.to_string()),
-    ("rejected at send time", |c| c.rejected.to_string()),
-    ("deferred", |c| c.deferred.to_string()),
-    ("skipped", |c| c.skipped.to_string()),
-    ("outcome unknown", |c| c.unknown_outcome.to_string()),
-    ("confirmed delivered (DSN)", |c| c.delivered.to_string()),
-    ("confirmed read (MDN)", |c| c.read.to_string()),
-    ("hard bounces", |c| c.hard.to_string()),
-    ("soft bounces", |c| c.soft.to_string()),
-    ("blocked (sender side)", |c| c.block.to_string()),
-    ("delayed", |c| c.delay.to_string()),
-    ("autoreplies", |c| c.autoreply.to_string()),
-    ("unsubscribes", |c| c.unsubscribe.to_string()),
-    ("complaints", |c| c.complaint.to_string()),
-    ("no feedback", |c| c.no_feedback.to_string()),
-    ("bounce rate", |c| percent(c.bounce_rate)),
-    ("deliverability", |c| percent(c.deliverability)),
+/// The rows of the campaign table: the figure's JSON key (also its CSV column), its label,
+/// and how to read it from a campaign as shown.
+pub const CAMPAIGN_ROWS: &[(&str, &str, FigureOf)] = &[
+    ("sent", "sent", |c| c.sent.to_string()),
+    ("rejected", "rejected at send time", |c| {
+        c.rejected.to_string()
+    }),
+    ("deferred", "deferred", |c| c.deferred.to_string()),
+    ("skipped", "skipped", |c| c.skipped.to_string()),
+    ("unknown_outcome", "outcome unknown", |c| {
+        c.unknown_outcome.to_string()
+    }),
+    ("delivered", "confirmed delivered (DSN)", |c| {
+        c.delivered.to_string()
+    }),
+    ("read", "confirmed read (MDN)", |c| c.read.to_string()),
+    ("hard", "hard bounces", |c| c.hard.to_string()),
+    ("soft", "soft bounces", |c| c.soft.to_string()),
+    ("block", "blocked (sender side)", |c| c.block.to_string()),
+    ("delay", "delayed", |c| c.delay.to_string()),
+    ("autoreply", "autoreplies", |c| c.autoreply.to_string()),
+    ("unsubscribe", "unsubscribes", |c| c.unsubscribe.to_string()),
+    ("complaint", "complaints", |c| c.complaint.to_string()),
+    ("no_feedback", "no feedback", |c| c.no_feedback.to_string()),
+    ("bounce_rate", "bounce rate", |c| percent(c.bounce_rate)),
+    ("deliverability", "deliverability", |c| {
+        percent(c.deliverability)
+    }),
 ];
 
 /// A rate as a percentage with one decimal, or "-" when nothing was sent.
@@ -41,32 +50,49 @@ pub fn percent(rate: Option<f64>) -> String {
 /// at a few percent.
 const HIGH_BOUNCE_RATE: f64 = 0.02;
 
-/// The sections of a report as (title, header, rows), shared by the table and Markdown.
-fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
+/// One table of a report, shared by the terminal table and Markdown.
+struct Section {
+    title: String,
+    header: Vec<String>,
+    /// Per column: figures (aligned right) or text (aligned left).
+    figures: Vec<bool>,
+    rows: Vec<Vec<String>>,
+}
+
+/// The sections of a report, in order.
+fn sections(report: &Report) -> Vec<Section> {
     let mut out = Vec::new();
     let mut header = vec!["".to_string()];
     header.extend(report.campaigns.iter().map(|c| c.campaign.clone()));
     let rows = CAMPAIGN_ROWS
         .iter()
-        .map(|(label, value)| {
+        .map(|(_, label, value)| {
             let mut row = vec![label.to_string()];
             row.extend(report.campaigns.iter().map(value));
             row
         })
         .collect();
-    out.push(("Campaigns".to_string(), header, rows));
-    out.push((
-        "Top reasons".into(),
-        vec!["reason".into(), "count".into()],
-        report
+    let mut figures = vec![true; header.len()];
+    figures[0] = false;
+    out.push(Section {
+        title: "Campaigns".to_string(),
+        header,
+        figures,
+        rows,
+    });
+    out.push(Section {
+        title: "Top reasons".into(),
+        header: vec!["reason".into(), "count".into()],
+        figures: vec![false, true],
+        rows: report
             .reasons
             .iter()
             .map(|r| vec![r.name.clone(), r.count.to_string()])
             .collect(),
-    ));
-    out.push((
-        "Top recipient domains".into(),
-        [
+    });
+    out.push(Section {
+        title: "Top recipient domains".into(),
+        header: [
             "domain",
             "sent",
             "delivered",
@@ -77,7 +103,8 @@ fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
         ]
         .map(String::from)
         .to_vec(),
-        report
+        figures: vec![false, true, true, true, true, true, true],
+        rows: report
             .domains
             .iter()
             .map(|d| {
@@ -92,7 +119,7 @@ fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
                 ]
             })
             .collect(),
-    ));
+    });
     for (title, alerts) in [
         (
             "Sender-side blocks by blocklist or provider",
@@ -103,31 +130,66 @@ fn sections(report: &Report) -> Vec<(String, Vec<String>, Vec<Vec<String>>)> {
             &report.blocks_by_domain,
         ),
     ] {
-        out.push((
-            title.to_string(),
-            ["name", "count", "example"].map(String::from).to_vec(),
-            alerts
+        out.push(Section {
+            title: title.to_string(),
+            header: ["name", "count", "example"].map(String::from).to_vec(),
+            figures: vec![false, true, false],
+            rows: alerts
                 .iter()
                 .map(|a| vec![a.name.clone(), a.count.to_string(), a.example.clone()])
                 .collect(),
-        ));
+        });
     }
     if let Some(store) = &report.store {
-        out.push((
-            "Store: addresses per state".into(),
-            vec!["state".into(), "addresses".into()],
-            store
+        out.push(Section {
+            title: "Store: addresses per state".into(),
+            header: vec!["state".into(), "addresses".into()],
+            figures: vec![false, true],
+            rows: store
                 .iter()
                 .map(|c| vec![c.name.clone(), c.count.to_string()])
                 .collect(),
-        ));
+        });
     }
     out
 }
 
-/// The aligned table for a terminal; `colour` marks high bounce rates and the alerts.
-pub fn table(report: &Report, colour: bool, out: &mut dyn Write) -> Result<()> {
-    for (title, header, rows) in sections(report) {
+/// The width of a table when the terminal's is unknown (a pipe, a file).
+const DEFAULT_WIDTH: u16 = 120;
+
+/// Narrower than this, a terminal's width is taken as unknown: a pseudo-terminal nobody sized
+/// (under `script`, `stty size` says `0 0`) would squeeze every column to one character.
+const MIN_WIDTH: u16 = 40;
+
+/// The width of the terminal on standard output, if it is one and says.
+pub fn terminal_width() -> Option<u16> {
+    // comfy-table asks the terminal itself (through crossterm), once stdout is one.
+    Table::new().width()
+}
+
+/// The width the tables get, from the terminal's when it is usable.
+fn table_width(terminal: Option<u16>) -> u16 {
+    terminal
+        .filter(|&w| w >= MIN_WIDTH)
+        .unwrap_or(DEFAULT_WIDTH)
+}
+
+/// The aligned table for a terminal of `terminal` columns (None: unknown); `colour` marks
+/// high bounce rates and the alerts.
+pub fn table(
+    report: &Report,
+    colour: bool,
+    terminal: Option<u16>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let width = table_width(terminal);
+    for Section {
+        title,
+        header,
+        rows,
+        ..
+    } in sections(report)
+    {
         if rows.is_empty() {
             continue;
         }
@@ -146,10 +208,8 @@ pub fn table(report: &Report, colour: bool, out: &mut dyn Write) -> Result<()> {
         t.load_style(presets::UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(header);
-        // Long example lines wrap within the terminal's width (a pipe gets 120 columns).
-        if !t.is_tty() || t.width().is_none() {
-            t.set_width(120);
-        }
+        // Long example lines wrap within the terminal's width, with or without colour.
+        t.set_width(width);
         if colour {
             t.enforce_styling();
         } else {
@@ -188,7 +248,13 @@ pub fn table(report: &Report, colour: bool, out: &mut dyn Write) -> Result<()> {
 /// GitHub-flavoured Markdown tables.
 pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "# bouncekit report\n")?;
-    for (title, header, rows) in sections(report) {
+    for Section {
+        title,
+        header,
+        figures,
+        rows,
+    } in sections(report)
+    {
         writeln!(out, "## {title}\n")?;
         if rows.is_empty() {
             writeln!(out, "None.\n")?;
@@ -204,8 +270,9 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(" | ")
         )?;
-        let rule: Vec<&str> = (0..header.len())
-            .map(|i| if i == 0 { "---" } else { "---:" })
+        let rule: Vec<&str> = figures
+            .iter()
+            .map(|&figure| if figure { "---:" } else { "---" })
             .collect();
         writeln!(out, "| {} |", rule.join(" | "))?;
         for row in rows {
@@ -220,18 +287,18 @@ pub fn markdown(report: &Report, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// One CSV row per campaign.
+/// One CSV row per campaign, its columns named as the JSON keys.
 pub fn csv(report: &Report, out: &mut dyn Write) -> Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec!["campaign"];
-    header.extend(CAMPAIGN_ROWS.iter().map(|(label, _)| *label));
-    w.write_record(header.iter().map(|h| h.replace(' ', "_")))?;
+    header.extend(CAMPAIGN_ROWS.iter().map(|(key, _, _)| *key));
+    w.write_record(&header)?;
     for c in &report.campaigns {
         let mut row = vec![c.campaign.clone()];
-        row.extend(CAMPAIGN_ROWS.iter().map(|(label, value)| {
+        row.extend(CAMPAIGN_ROWS.iter().map(|(key, _, value)| {
             // Rates as fractions, for spreadsheets to format.
-            match *label {
-                "bounce rate" => c.bounce_rate.map_or(String::new(), |r| format!("{r:.4}")),
+            match *key {
+                "bounce_rate" => c.bounce_rate.map_or(String::new(), |r| format!("{r:.4}")),
                 "deliverability" => c
                     .deliverability
                     .map_or(String::new(), |r| format!("{r:.4}")),
@@ -249,4 +316,108 @@ pub fn json(report: &Report, out: &mut dyn Write) -> Result<()> {
     serde_json::to_writer_pretty(&mut *out, report)?;
     writeln!(out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the CSV columns were the labels (`confirmed_delivered_(DSN)`), which
+    /// matched nothing else a program reads.
+    #[test]
+    fn csv_columns_are_the_json_keys() {
+        let report = Report {
+            campaigns: vec![Campaign {
+                campaign: "may".into(),
+                sent: 4,
+                hard: 1,
+                bounce_rate: Some(0.25),
+                deliverability: Some(0.75),
+                ..Campaign::default()
+            }],
+            ..Report::default()
+        };
+        let json = serde_json::to_value(&report.campaigns[0]).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut out = Vec::new();
+        csv(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), keys.join(","));
+        let values: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let value = |key| values[keys.iter().position(|k| *k == key).unwrap()];
+        assert_eq!(
+            (value("sent"), value("hard"), value("bounce_rate")),
+            ("4", "1", "0.2500")
+        );
+    }
+
+    #[test]
+    fn markdown_aligns_figures_right_and_text_left() {
+        let report = Report {
+            blocks_by_list: vec![super::super::summary::Alert {
+                name: "Spamhaus".into(),
+                count: 2,
+                example: "550 5.7.1 blocked using zen.spamhaus.org".into(),
+            }],
+            ..Report::default()
+        };
+        let mut out = Vec::new();
+        markdown(&report, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let alerts = text
+            .split("## Sender-side blocks by blocklist or provider")
+            .nth(1)
+            .unwrap();
+        assert!(
+            alerts.contains("| name | count | example |\n| --- | ---: | --- |\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_terminal_too_narrow_to_be_true_gets_the_default_width() {
+        assert_eq!(table_width(None), DEFAULT_WIDTH);
+        // Regression: `script` gives a pseudo-terminal of 0 columns; every column of every
+        // table was one character wide.
+        assert_eq!(table_width(Some(0)), DEFAULT_WIDTH);
+        assert_eq!(table_width(Some(MIN_WIDTH - 1)), DEFAULT_WIDTH);
+        assert_eq!(table_width(Some(MIN_WIDTH)), MIN_WIDTH);
+        assert_eq!(table_width(Some(80)), 80);
+        assert_eq!(table_width(Some(200)), 200);
+    }
+
+    #[test]
+    fn tables_fit_the_width_they_are_given() {
+        let report = Report {
+            blocks_by_list: vec![super::super::summary::Alert {
+                name: "Spamhaus".into(),
+                count: 1,
+                example: "550 5.7.1 Service unavailable; client [192.0.2.1] blocked using \
+                          zen.spamhaus.org; see https://www.spamhaus.org/query/ip/192.0.2.1 \
+                          for why, and how to be removed from the list"
+                    .into(),
+            }],
+            ..Report::default()
+        };
+        for (terminal, width) in [(Some(0), 120), (Some(60), 60), (Some(100), 100)] {
+            let mut out = Vec::new();
+            table(&report, false, terminal, &mut out).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let widest = text
+                .lines()
+                .filter(|l| l.starts_with('│'))
+                .map(|l| l.chars().count())
+                .max()
+                .unwrap();
+            assert!(widest <= width, "{widest} > {width}:\n{text}");
+            assert!(widest > width / 2, "squeezed to {widest}:\n{text}");
+            assert!(text.contains("Spamhaus"), "{text}");
+        }
+    }
 }

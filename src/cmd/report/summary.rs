@@ -107,11 +107,15 @@ pub struct Report {
     pub store: Option<Vec<Count>>,
 }
 
-/// Blocklists and providers as their refusals name them (lower-case substrings of the
-/// diagnostic or the remote server's name). The first that matches names the group.
+/// Blocklists and providers as their refusals name them: lower-case words or domain names
+/// found in the diagnostic or the remote server's name, on label boundaries (see `names`).
+/// The first that matches names the group.
 const BLOCKLISTS: &[(&str, &[&str])] = &[
     ("Spamhaus", &["spamhaus"]),
-    ("Barracuda", &["barracuda"]),
+    (
+        "Barracuda",
+        &["barracuda", "barracudacentral", "barracudanetworks"],
+    ),
     ("SpamCop", &["spamcop"]),
     ("SORBS", &["sorbs"]),
     ("UCEPROTECT", &["uceprotect"]),
@@ -134,7 +138,7 @@ const BLOCKLISTS: &[(&str, &[&str])] = &[
     ("Yahoo", &["yahoo", "yahoodns"]),
     ("AOL", &["aol.com"]),
     ("Apple", &["icloud", "me.com"]),
-    ("GMX / Web.de", &["gmx.", "web.de"]),
+    ("GMX / Web.de", &["gmx", "web.de"]),
     ("Orange", &["orange.fr", "wanadoo"]),
     ("Mail.ru", &["mail.ru"]),
     ("Seznam", &["seznam"]),
@@ -146,8 +150,22 @@ pub fn named_list(text: &str) -> Option<&'static str> {
     let lower = text.to_ascii_lowercase();
     BLOCKLISTS
         .iter()
-        .find(|(_, needles)| needles.iter().any(|n| lower.contains(n)))
+        .find(|(_, needles)| needles.iter().any(|n| names(&lower, n)))
         .map(|(name, _)| *name)
+}
+
+/// Whether `text` holds `name` as a word or a whole domain name, not inside a longer one: a
+/// bare substring made `mx.acme.com` Apple (me.com) and `olive.com` Microsoft (live.com).
+/// Before it: the start, or anything but a letter, digit, `-` or `_` (which a host name label
+/// may hold); typically `.`, `@`, a space, `/`, `(` or `[`. After it: the end, or anything
+/// but a letter or digit (`gmail-smtp-in.l.google.com` names Gmail).
+fn names(text: &str, name: &str) -> bool {
+    let inside_label = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        !before.is_some_and(inside_label) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
 }
 
 /// Works out the report; `top` limits the reason, domain and alert lists.
@@ -331,6 +349,10 @@ mod tests {
             Some("Spamhaus")
         );
         assert_eq!(
+            named_list("554 5.7.1 rejected: listed at b.barracudacentral.org"),
+            Some("Barracuda")
+        );
+        assert_eq!(
             named_list("550 5.7.1 ... https://www.spamcop.net/bl.shtml?192.0.2.1"),
             Some("SpamCop")
         );
@@ -341,5 +363,64 @@ mod tests {
             Some("Yahoo")
         );
         assert_eq!(named_list("550 5.7.1 policy rejection"), None);
+    }
+
+    #[test]
+    fn microsoft_and_gmail_are_named_by_their_servers_and_links() {
+        assert_eq!(
+            named_list(
+                "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact \
+                 your Internet service provider since part of their network is on our block list \
+                 (S3150). You can also refer your provider to \
+                 http://mail.live.com/mail/troubleshooting.aspx#errors."
+            ),
+            Some("Microsoft")
+        );
+        assert_eq!(
+            named_list(
+                "550 5.7.606 Access denied, banned sending IP [192.0.2.1] \
+                        example-com.mail.protection.outlook.com"
+            ),
+            Some("Microsoft")
+        );
+        assert_eq!(
+            named_list(
+                "550-5.7.1 [192.0.2.1] Our system has detected that this message is likely \
+                 unsolicited mail. https://support.google.com/mail/?p=UnsolicitedMessageError \
+                 a1si2345 - gsmtp"
+            ),
+            Some("Gmail")
+        );
+        assert_eq!(
+            named_list("421 4.7.0 try again later gmail-smtp-in.l.google.com"),
+            Some("Gmail")
+        );
+        assert_eq!(
+            named_list("554 refused by (GMX.net) mx01"),
+            Some("GMX / Web.de")
+        );
+        assert_eq!(
+            named_list("554 rejected by mx00.web.de"),
+            Some("GMX / Web.de")
+        );
+        assert_eq!(named_list("550 <x@me.com> refused"), Some("Apple"));
+    }
+
+    /// Regression: names were bare substrings, so a longer domain named a provider it is not.
+    #[test]
+    fn a_name_inside_a_longer_word_or_domain_names_nothing() {
+        for text in [
+            "550 5.7.1 rejected by policy at mx.acme.com",
+            "554 5.7.1 blocked by mx1.olive.com",
+            "550 5.7.1 refused by kaol.com",
+            "550 5.7.1 refused by smtp.nuance-me.com",
+            "550 5.7.1 refused by mail.my_web.de",
+            "550 5.7.1 refused by me.community.example",
+            "550 5.7.1 refused by antispamhaus-like.example",
+            "550 5.7.1 refused by gmailer.example",
+            "550 5.7.1 refused by mx.netgmx.example",
+        ] {
+            assert_eq!(named_list(text), None, "{text}");
+        }
     }
 }
