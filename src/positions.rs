@@ -84,36 +84,33 @@ impl StateFile {
     /// Reads the file; a missing one is an empty state. A damaged one is an error, not a
     /// fresh start: silently forgetting every position would fetch whole mailboxes again.
     pub fn open(path: &Path) -> Result<StateFile> {
-        let state = match fs::read(path) {
-            Ok(bytes) => {
-                let state: StateJson = serde_json::from_slice(&bytes).with_context(|| {
-                    format!(
-                        "the state file {} is damaged (fix or delete it to read every mailbox again)",
-                        path.display()
-                    )
-                })?;
-                if state.version != STATE_VERSION {
-                    bail!(
-                        "the state file {} has version {}, which this bouncekit does not know",
-                        path.display(),
-                        state.version
-                    );
-                }
-                state
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => StateJson {
-                version: STATE_VERSION,
-                mailboxes: Vec::new(),
-            },
-            Err(e) => {
-                return Err(e)
-                    .with_context(|| format!("cannot read the state file {}", path.display()));
-            }
-        };
         Ok(StateFile {
             path: path.to_path_buf(),
-            state,
+            state: read_state(path)?,
         })
+    }
+
+    /// Holds `.NAME.lock` beside the file while a position is saved: two runs sharing one
+    /// state file (two mailboxes, two cron jobs) then never write over each other's.
+    fn lock(&self) -> Result<fs::File> {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "state".into());
+        let lock_path = self.path.with_file_name(format!(".{name}.lock"));
+        if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot open {}", lock_path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", lock_path.display()))?;
+        Ok(file)
     }
 
     fn save(&self) -> Result<()> {
@@ -146,6 +143,33 @@ impl StateFile {
     }
 }
 
+/// The state in the file at `path`; a missing file is an empty state.
+fn read_state(path: &Path) -> Result<StateJson> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            let state: StateJson = serde_json::from_slice(&bytes).with_context(|| {
+                format!(
+                    "the state file {} is damaged (fix or delete it to read every mailbox again)",
+                    path.display()
+                )
+            })?;
+            if state.version != STATE_VERSION {
+                bail!(
+                    "the state file {} has version {}, which this bouncekit does not know",
+                    path.display(),
+                    state.version
+                );
+            }
+            Ok(state)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StateJson {
+            version: STATE_VERSION,
+            mailboxes: Vec::new(),
+        }),
+        Err(e) => Err(e).with_context(|| format!("cannot read the state file {}", path.display())),
+    }
+}
+
 impl Positions for StateFile {
     fn get(&self, mailbox: &MailboxKey) -> Result<Option<Position>> {
         Ok(self
@@ -171,6 +195,9 @@ impl Positions for StateFile {
             last_uid: position.last_uid,
             updated,
         };
+        let _lock = self.lock()?;
+        // Another run may have saved other mailboxes' positions since this one read the file.
+        self.state = read_state(&self.path)?;
         match self.state.mailboxes.iter_mut().find(|e| {
             e.server == mailbox.server && e.user == mailbox.user && e.mailbox == mailbox.mailbox
         }) {
@@ -221,12 +248,32 @@ mod tests {
         let again = StateFile::open(&path).unwrap();
         assert_eq!(again.get(&key("INBOX")).unwrap(), Some(p2));
         assert_eq!(again.get(&key("Junk")).unwrap().unwrap().last_uid, 2);
-        // No temporary file is left beside it.
-        let names: Vec<String> = fs::read_dir(path.parent().unwrap())
+        // No temporary file is left beside it (the lock file stays, empty).
+        let mut names: Vec<String> = fs::read_dir(path.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, vec!["state.json"]);
+        names.sort();
+        assert_eq!(names, vec![".state.json.lock", "state.json"]);
+    }
+
+    #[test]
+    fn two_runs_sharing_a_state_file_keep_each_others_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        // Both read the file before either saved (two cron jobs starting together).
+        let mut first = StateFile::open(&path).unwrap();
+        let mut second = StateFile::open(&path).unwrap();
+        let at = |last_uid| Position {
+            uidvalidity: 1,
+            last_uid,
+        };
+        first.set(&key("INBOX"), at(10)).unwrap();
+        second.set(&key("Junk"), at(20)).unwrap();
+        first.set(&key("INBOX"), at(11)).unwrap();
+        let again = StateFile::open(&path).unwrap();
+        assert_eq!(again.get(&key("INBOX")).unwrap(), Some(at(11)));
+        assert_eq!(again.get(&key("Junk")).unwrap(), Some(at(20)));
     }
 
     #[test]
