@@ -15,6 +15,8 @@ pub mod fields;
 pub mod links;
 pub mod mdn;
 pub mod mime;
+#[cfg(test)]
+mod mutations;
 pub mod reply;
 pub mod ses;
 pub mod status;

@@ -69,3 +69,82 @@ fn non_ascii_in_dsn_fields_and_own_address_is_read_not_a_crash() {
         &[("recipient", is("anna@example.org"))],
     );
 }
+
+/// Mutations of a fixture: a multibyte character (or a lone continuation byte) inserted
+/// after every byte that readers cut text at, then `flips` bytes changed at pseudo-random
+/// places (`flips` = 0 for none). Deterministic.
+fn mutate(raw: &[u8], flips: usize) -> Vec<Vec<u8>> {
+    const INSERTS: &[&[u8]] = &[
+        "é".as_bytes(),
+        "ż".as_bytes(),
+        "日".as_bytes(),
+        "😀".as_bytes(),
+        b"\x80",
+    ];
+    let mut out = Vec::new();
+    let cut_points = (1..raw.len()).filter(|&i| matches!(raw[i - 1], b':' | b';' | b'@' | b'<'));
+    for (n, at) in cut_points.enumerate() {
+        let mut m = raw.to_vec();
+        m.splice(at..at, INSERTS[n % INSERTS.len()].iter().copied());
+        out.push(m);
+    }
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D ^ raw.len() as u64;
+    for _ in 0..flips {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut m = raw.to_vec();
+        let at = (state % raw.len() as u64) as usize;
+        m[at] ^= 0x80 | (state >> 32) as u8;
+        out.push(m);
+    }
+    out
+}
+
+#[test]
+fn mutated_fixtures_each_get_a_record_and_never_an_internal_error() {
+    let sb = Sandbox::new();
+    let mut names = Vec::new();
+    for fixture in [
+        "rfc3464_two_recipients.eml",
+        "dsn_non_ascii_fields.eml",
+        "exim_user_unknown.eml",
+        "arf_abuse.eml",
+        "mdn_displayed.eml",
+    ] {
+        for (i, m) in mutate(&fixture_bytes(fixture), 40).iter().enumerate() {
+            names.push(sb.write(&format!("mutated/{fixture}.{i:03}"), m));
+        }
+    }
+    names.sort();
+    assert!(names.len() > 300, "only {} mutations", names.len());
+    let run = sb.run(&["classify", "mutated"]);
+    let records = run.ok_records();
+    let mut seen: Vec<&str> = sources(&records);
+    seen.dedup();
+    assert_eq!(seen, names, "one message, at least one record, in order");
+    for r in &records {
+        assert!(
+            !text(r, "error").contains("internal error"),
+            "a bug, not bad input: {r}"
+        );
+    }
+    assert!(!run.stderr.contains("internal error"), "{}", run.stderr);
+
+    // The same kind of damage inside an mbox: one record per message still, in order.
+    let mut mbox = Vec::new();
+    let mutated = mutate(&fixture_bytes("rfc3464_two_recipients.eml"), 0);
+    for m in &mutated {
+        mbox.extend_from_slice(b"From MAILER-DAEMON Tue Mar  4 10:15:01 2025\n");
+        mbox.extend_from_slice(m);
+        mbox.extend_from_slice(b"\n");
+    }
+    let input = sb.write("mutated.mbox", &mbox);
+    let records = sb.run(&["classify", &input]).ok_records();
+    let mut seen = sources(&records);
+    seen.dedup();
+    let expected: Vec<String> = (1..=mutated.len())
+        .map(|n| format!("{input}:{n}"))
+        .collect();
+    assert_eq!(seen, expected);
+}
