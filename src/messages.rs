@@ -321,21 +321,23 @@ fn read_stream(
 }
 
 /// Splits an mbox on its `From ` separator lines (mboxo/mboxrd: `>From ` lines are unquoted
-/// one level). A message over `max_size` is cut and marked, and the rest of it skipped.
+/// one level). Lines end at LF, CRLF or a lone CR (old Mac mail). A message over `max_size`
+/// is cut and marked, and the rest of it skipped.
 fn read_mbox(
     mut reader: Box<dyn BufRead + Send>,
     name: &str,
     max_size: u64,
     each: &mut dyn FnMut(InputMessage) -> Result<()>,
 ) -> Result<()> {
+    // A line longer than a whole message may be is only read as far as needed to tell.
+    let keep = usize::try_from(max_size.saturating_add(1)).unwrap_or(usize::MAX);
     let mut line = Vec::new();
     let mut current: Option<InputMessage> = None;
     let mut count = 0usize;
     let mut previous_blank = true;
     loop {
         line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
+        let n = read_line(&mut reader, &mut line, keep)
             .with_context(|| format!("cannot read {name}"))?;
         if n == 0 {
             break;
@@ -352,7 +354,7 @@ fn read_mbox(
             previous_blank = false;
             continue;
         }
-        previous_blank = line == b"\n" || line == b"\r\n";
+        previous_blank = matches!(line.as_slice(), b"\n" | b"\r\n" | b"\r");
         let Some(msg) = current.as_mut() else {
             continue;
         };
@@ -372,6 +374,47 @@ fn read_mbox(
         each(done)?;
     }
     Ok(())
+}
+
+/// Reads one line into `line`, its ending included: LF, CRLF, or a CR followed by anything
+/// else. Only the first `keep` bytes of a longer line are kept; the rest is read past.
+/// Returns how many bytes were read (0 at the end of the input).
+fn read_line(reader: &mut dyn BufRead, line: &mut Vec<u8>, keep: usize) -> std::io::Result<usize> {
+    let mut read = 0;
+    let mut after_cr = false;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if after_cr {
+            // The CR ended the line; an LF right after it belongs to the same ending.
+            if buf.first() == Some(&b'\n') {
+                if line.len() < keep {
+                    line.push(b'\n');
+                }
+                reader.consume(1);
+                read += 1;
+            }
+            return Ok(read);
+        }
+        if buf.is_empty() {
+            return Ok(read);
+        }
+        let (take, ended, cr) = match memchr::memchr2(b'\n', b'\r', buf) {
+            Some(i) => (i + 1, buf[i] == b'\n', buf[i] == b'\r'),
+            None => (buf.len(), false, false),
+        };
+        let room = keep.saturating_sub(line.len()).min(take);
+        line.extend_from_slice(&buf[..room]);
+        reader.consume(take);
+        read += take;
+        if ended {
+            return Ok(read);
+        }
+        after_cr = cr;
+    }
 }
 
 fn unquote_from(line: &[u8]) -> &[u8] {
@@ -502,6 +545,49 @@ mod tests {
         assert_eq!(msgs[0].source, "t:1");
         assert!(String::from_utf8_lossy(&msgs[0].raw).contains("\nFrom here"));
         assert_eq!(msgs[1].source, "t:2");
+    }
+
+    #[test]
+    fn mbox_lines_end_at_lf_crlf_or_a_lone_cr() {
+        for ending in ["\n", "\r\n", "\r"] {
+            let mbox = "From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\n>From here\n\n\
+                        From c@d Mon Jan  1 00:00:00 2024\nSubject: two\n\nbody\n"
+                .replace('\n', ending);
+            let msgs = collect_stream(mbox.leak().as_bytes(), 1 << 20);
+            assert_eq!(msgs.len(), 2, "{ending:?}");
+            assert_eq!(
+                msgs[0].raw,
+                format!("Subject: one{ending}{ending}From here{ending}{ending}").as_bytes(),
+                "{ending:?}"
+            );
+            assert_eq!(msgs[1].source, "t:2");
+        }
+    }
+
+    #[test]
+    fn read_line_keeps_endings_and_caps_long_lines() {
+        // A tiny buffer, so that a CRLF is split between two reads.
+        let input: &[u8] = b"a\r\nbb\rc\n\r\rlong line\nend";
+        let mut reader = std::io::BufReader::with_capacity(2, input);
+        let mut lines = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = read_line(&mut reader, &mut line, 4).unwrap();
+            if n == 0 {
+                break;
+            }
+            lines.push((n, String::from_utf8(line).unwrap()));
+        }
+        let expected = [
+            (3, "a\r\n"),
+            (3, "bb\r"),
+            (2, "c\n"),
+            (1, "\r"),
+            (1, "\r"),
+            (10, "long"),
+            (3, "end"),
+        ];
+        assert_eq!(lines, expected.map(|(n, l)| (n, l.to_string())).to_vec());
     }
 
     #[test]

@@ -148,3 +148,30 @@ fn mutated_fixtures_each_get_a_record_and_never_an_internal_error() {
         .collect();
     assert_eq!(seen, expected);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Line endings
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn mbox_with_crlf_or_cr_only_line_endings_reads_as_the_lf_one() {
+    let lf = String::from_utf8(fixture_bytes("three_messages.mbox")).unwrap();
+    assert!(!lf.contains('\r'), "three_messages.mbox must use LF");
+    let sb = Sandbox::new();
+    let mut by_ending = Vec::new();
+    for (ending, sep) in [("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")] {
+        let input = sb.write(&format!("{ending}.mbox"), lf.replace('\n', sep).as_bytes());
+        let mut records = sb.run(&["classify", &input]).ok_records();
+        let numbered: Vec<String> = (1..=3).map(|n| format!("{input}:{n}")).collect();
+        assert_eq!(sources(&records), numbered, "{ending}: {records:#?}");
+        for r in &mut records {
+            assert!(!has_error(r), "{ending}: {r}");
+            r["source"] = Value::Null;
+        }
+        by_ending.push((ending, records));
+    }
+    let (_, lf_records) = &by_ending[0];
+    for (ending, records) in &by_ending[1..] {
+        assert_eq!(records, lf_records, "{ending} differs from LF");
+    }
+}
