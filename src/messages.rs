@@ -6,7 +6,10 @@
 //! that cannot be read becomes an `InputMessage` with `error` set: it is reported, never lost.
 //!
 //! The files of a directory are handed out unread (`path` set): `InputMessage::load` reads
-//! one, so that the caller can read them on its worker threads, in parallel.
+//! one, so that the caller can read them on its worker threads, in parallel. An entry of a
+//! directory that cannot be read (a dangling link, a folder that cannot be listed) is handed
+//! out as a message with `error`, so that it is counted and the rest of the directory still
+//! read.
 
 use std::fs;
 use std::io::{BufRead, Read};
@@ -148,10 +151,17 @@ fn read_input(
     let path = Path::new(input);
     let meta = fs::metadata(path).with_context(|| format!("cannot read {input}"))?;
     if meta.is_dir() {
-        for file in message_files(path)? {
-            each(InputMessage {
-                path: Some(file),
-                ..InputMessage::default()
+        for entry in message_files(path)? {
+            each(match entry {
+                Entry::File(file) => InputMessage {
+                    path: Some(file),
+                    ..InputMessage::default()
+                },
+                Entry::Unreadable(path, why) => InputMessage {
+                    source: path.display().to_string(),
+                    error: Some(why),
+                    ..InputMessage::default()
+                },
             })?;
         }
         return Ok(());
@@ -160,59 +170,116 @@ fn read_input(
     read_stream(reader, input, false, max_size, each)
 }
 
+/// An entry of a directory to read: a file, or one that cannot be read and why.
+#[derive(Debug, PartialEq)]
+enum Entry {
+    File(PathBuf),
+    Unreadable(PathBuf, String),
+}
+
 /// The message files of a directory: a Maildir's cur/ and new/, or every regular file below
-/// it, in name order. Hidden files (Maildir's own, editors') are skipped.
-fn message_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// it, in name order. Hidden files (Maildir's own, editors') are skipped. Only a directory
+/// that cannot be listed at all is an error; what cannot be read below it is an entry.
+fn message_files(dir: &Path) -> Result<Vec<Entry>> {
     let is_maildir = dir.join("cur").is_dir() || dir.join("new").is_dir();
     let mut files = Vec::new();
+    let walk = |dir: &Path, recurse: bool, files: &mut Vec<Entry>| {
+        // The folders being walked, resolved, so that a symbolic link back to one of them is
+        // reported instead of being followed for ever.
+        let mut open = vec![fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())];
+        sorted_files(dir, recurse, &mut open, files)
+            .with_context(|| format!("cannot list {}", dir.display()))
+    };
     if is_maildir {
         for sub in ["cur", "new"] {
             let sub = dir.join(sub);
             if sub.is_dir() {
-                files.extend(sorted_files(&sub, false)?);
+                walk(&sub, false, &mut files)?;
             }
         }
     } else {
-        files = sorted_files(dir, true)?;
+        walk(dir, true, &mut files)?;
     }
     Ok(files)
 }
 
-fn sorted_files(dir: &Path, recurse: bool) -> Result<Vec<PathBuf>> {
+/// Appends the files of `dir` to `files`, in name order, and those of its folders when
+/// `recurse`. `open` holds the resolved paths of `dir` and the folders it is in.
+fn sorted_files(
+    dir: &Path,
+    recurse: bool,
+    open: &mut Vec<PathBuf>,
+    files: &mut Vec<Entry>,
+) -> std::io::Result<()> {
     // The entry's own type (from the directory listing, no stat) is trusted unless it is a
-    // symbolic link, which is followed as before.
-    let mut entries: Vec<(PathBuf, Option<fs::FileType>)> = fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| {
-            e.ok().map(|e| {
+    // symbolic link, which is followed.
+    let mut entries: Vec<(PathBuf, Option<fs::FileType>)> = Vec::new();
+    let mut unlisted = None;
+    for entry in fs::read_dir(dir)? {
+        match entry {
+            Ok(e) => {
                 let kind = e.file_type().ok().filter(|t| !t.is_symlink());
-                (e.path(), kind)
-            })
-        })
-        .filter(|(p, _)| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-        })
-        .collect();
+                entries.push((e.path(), kind));
+            }
+            // The listing broke off: what was listed is read, and the folder reported.
+            Err(err) => unlisted = Some(format!("cannot list all of it: {err}")),
+        }
+    }
+    entries.retain(|(p, _)| {
+        !p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+    });
     // Every entry is in `dir`, so paths order as their file names do (compared as bytes,
     // much cheaper than `Path`'s component-wise comparison).
     entries.sort_unstable_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
-    let mut files = Vec::new();
     for (path, kind) in entries {
-        let (is_dir, is_file) = match kind {
-            Some(t) => (t.is_dir(), t.is_file()),
-            None => (path.is_dir(), path.is_file()),
+        let (kind, linked) = match kind {
+            Some(t) => (t, false),
+            None => match fs::metadata(&path) {
+                Ok(meta) => (meta.file_type(), true),
+                // A dangling link, or one we may not follow: an input that cannot be read.
+                Err(err) => {
+                    files.push(Entry::Unreadable(path, format!("cannot read: {err}")));
+                    continue;
+                }
+            },
         };
-        if is_dir {
-            if recurse {
-                files.extend(sorted_files(&path, true)?);
+        if kind.is_file() {
+            files.push(Entry::File(path));
+        } else if kind.is_dir() {
+            if !recurse {
+                continue;
             }
-        } else if is_file {
-            files.push(path);
+            let resolved = match (linked, open.last()) {
+                (false, Some(parent)) => path.file_name().map(|n| parent.join(n)),
+                _ => fs::canonicalize(&path).ok(),
+            }
+            .unwrap_or_else(|| path.clone());
+            if open.contains(&resolved) {
+                files.push(Entry::Unreadable(
+                    path,
+                    "not read: a symbolic link to a folder it is in".into(),
+                ));
+                continue;
+            }
+            open.push(resolved);
+            if let Err(err) = sorted_files(&path, true, open, files) {
+                files.push(Entry::Unreadable(path, format!("cannot list: {err}")));
+            }
+            open.pop();
+        } else {
+            // A FIFO would block the run, a socket or a device holds no message.
+            files.push(Entry::Unreadable(
+                path,
+                "not read: not a regular file".into(),
+            ));
         }
     }
-    Ok(files)
+    if let Some(why) = unlisted {
+        files.push(Entry::Unreadable(dir.to_path_buf(), why));
+    }
+    Ok(())
 }
 
 fn read_file(path: &Path, max_size: u64) -> InputMessage {

@@ -175,3 +175,63 @@ fn mbox_with_crlf_or_cr_only_line_endings_reads_as_the_lf_one() {
         assert_eq!(records, lf_records, "{ending} differs from LF");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Directories
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_entry_of_a_directory_gets_a_record_or_an_error_and_the_rest_is_read() {
+    use std::os::unix::fs::symlink;
+    let sb = Sandbox::new();
+    sb.write("dir/a.eml", &fixture_bytes("exim_user_unknown.eml"));
+    symlink("nowhere.eml", sb.path().join("dir/b-dangling.eml")).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(sb.path().join("dir/c-socket")).unwrap();
+    sb.write("dir/d/e.eml", &fixture_bytes("qmail_user_unknown.eml"));
+    symlink("..", sb.path().join("dir/d/loop")).unwrap();
+    // A folder that cannot be listed, whoever runs the tests (root lists a folder of mode
+    // 000): its path is longer than Linux allows (PATH_MAX, 4096 bytes). It is made one
+    // level at a time, each a short path from the one before (`cd -P`: dash refuses a
+    // logical path that long).
+    let level = "f".repeat(250);
+    let made = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cd dir && for i in $(seq 17); do mkdir {level} && cd -P {level} || exit 1; done"
+        ))
+        .current_dir(sb.path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    sb.write("dir/g.eml", &fixture_bytes("ordinary_mail.eml"));
+
+    let run = sb.run(&["classify", "dir"]);
+    let records = run.ok_records();
+    let deepest = format!("dir{}", format!("/{level}").repeat(17));
+    assert_eq!(
+        sources(&records),
+        vec![
+            "dir/a.eml",
+            "dir/b-dangling.eml",
+            "dir/c-socket",
+            "dir/d/e.eml",
+            "dir/d/loop",
+            &deepest,
+            "dir/g.eml",
+        ]
+    );
+    let errors: Vec<&str> = records.iter().map(|r| text(r, "error")).collect();
+    assert!(errors[1].starts_with("cannot read: "), "{}", records[1]);
+    assert!(errors[2].contains("not a regular file"), "{}", records[2]);
+    assert!(errors[4].contains("symbolic link"), "{}", records[4]);
+    assert!(errors[5].starts_with("cannot list: "), "{}", records[5]);
+    for i in [0, 3, 6] {
+        assert!(errors[i].is_empty(), "{}", records[i]);
+    }
+    assert!(
+        run.stderr.contains("4 unreadable"),
+        "each counted: {}",
+        run.stderr
+    );
+    sb.run(&["classify", "--strict", "dir"]).assert_code(1);
+}
