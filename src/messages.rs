@@ -6,10 +6,11 @@
 //! that cannot be read becomes an `InputMessage` with `error` set: it is reported, never lost.
 //!
 //! The files of a directory are handed out unread (`path` set): `InputMessage::load` reads
-//! one, so that the caller can read them on its worker threads, in parallel. An entry of a
-//! directory that cannot be read (a dangling link, a folder that cannot be listed) is handed
-//! out as a message with `error`, so that it is counted and the rest of the directory still
-//! read.
+//! one, so that the caller can read them on its worker threads, in parallel. A file there that
+//! turns out to hold several messages (an mbox, message records) is read as it would be when
+//! named on the command line, by `read_messages_in`. An entry of a directory that cannot be
+//! read (a dangling link, a folder that cannot be listed) is handed out as a message with
+//! `error`, so that it is counted and the rest of the directory still read.
 
 use std::fs;
 use std::io::{BufRead, Read};
@@ -24,8 +25,8 @@ use crate::io::{self, open_input};
 /// One message to classify.
 #[derive(Debug, Default)]
 pub struct InputMessage {
-    /// Where it came from: a path, `path:N` for the Nth message of an mbox, `stdin:N`, or the
-    /// `source` of a fetched message record.
+    /// Where it came from: a path, `path:N` for the Nth message of an mbox that holds more
+    /// than one, `stdin:N`, or the `source` of a fetched message record.
     pub source: String,
     pub raw: Vec<u8>,
     /// Why the message could not be read (then `raw` may be empty or partial).
@@ -34,13 +35,64 @@ pub struct InputMessage {
     pub path: Option<PathBuf>,
 }
 
+/// A message handed out unread, once read.
+#[derive(Debug)]
+pub enum Loaded {
+    /// The message (or why it could not be read).
+    Message(InputMessage),
+    /// The file holds several messages (an mbox, message records): read them, in order, with
+    /// `read_messages_in`.
+    Several(PathBuf),
+}
+
 impl InputMessage {
     /// Reads the file of a message handed out unread; any other message is returned as is.
-    pub fn load(self, max_size: u64) -> InputMessage {
+    pub fn load(self, max_size: u64) -> Loaded {
         match self.path {
-            Some(path) => read_file(&path, max_size),
-            None => self,
+            Some(path) => {
+                let msg = read_file(&path, max_size);
+                // Judged by its start, as a file named on the command line is (an mbox over
+                // `max_size` is read message by message all the same).
+                if sniff(&msg.raw) != StreamKind::Single {
+                    Loaded::Several(path)
+                } else {
+                    Loaded::Message(msg)
+                }
+            }
+            None => Loaded::Message(self),
         }
+    }
+}
+
+/// Reads the messages of a directory's file that holds several (`Loaded::Several`), as if it
+/// had been named on the command line (`path:1`, `path:2`, ...). If the file cannot be read
+/// (any more), one message with `error` says why.
+pub fn read_messages_in(
+    path: &Path,
+    max_size: u64,
+    each: &mut dyn FnMut(InputMessage) -> Result<()>,
+) -> Result<()> {
+    let name = path.display().to_string();
+    // An error of `each` (writing the records) is the caller's; one of reading is the file's.
+    let mut each_failed = false;
+    let result = fs::File::open(path)
+        .with_context(|| format!("cannot open {name}"))
+        .and_then(|file| {
+            let reader = std::io::BufReader::with_capacity(64 * 1024, file);
+            read_stream(Box::new(reader), &name, false, max_size, &mut |msg| {
+                let done = each(msg);
+                each_failed = done.is_err();
+                done
+            })
+        });
+    match result {
+        Err(err) if !each_failed => each(InputMessage {
+            source: name,
+            // Already "cannot open PATH: ..." or "cannot read PATH: ...".
+            error: Some(format!("{err:#}")),
+            ..InputMessage::default()
+        }),
+        result => result,
     }
 }
 
@@ -363,7 +415,7 @@ fn read_stream(
         .with_context(|| format!("cannot read {name}"))?
         .to_vec();
     match sniff(&head) {
-        StreamKind::Mbox => read_mbox(reader, name, max_size, each),
+        StreamKind::Mbox => read_mbox(reader, name, numbered, max_size, each),
         StreamKind::Records => read_records(reader, name, max_size, each),
         StreamKind::Single => {
             let source = if numbered {
@@ -389,10 +441,13 @@ fn read_stream(
 
 /// Splits an mbox on its `From ` separator lines (mboxo/mboxrd: `>From ` lines are unquoted
 /// one level). Lines end at LF, CRLF or a lone CR (old Mac mail). A message over `max_size`
-/// is cut and marked, and the rest of it skipped.
+/// is cut and marked, and the rest of it skipped. Messages are named `name:N`, except the
+/// only message of a file (one saved with its From_ line), which is named as the file is,
+/// unless `numbered`.
 fn read_mbox(
     mut reader: Box<dyn BufRead + Send>,
     name: &str,
+    numbered: bool,
     max_size: u64,
     each: &mut dyn FnMut(InputMessage) -> Result<()>,
 ) -> Result<()> {
@@ -410,14 +465,12 @@ fn read_mbox(
             break;
         }
         if line.starts_with(b"From ") && previous_blank {
-            if let Some(done) = current.take() {
+            if let Some(mut done) = current.take() {
+                done.source = format!("{name}:{count}");
                 each(done)?;
             }
             count += 1;
-            current = Some(InputMessage {
-                source: format!("{name}:{count}"),
-                ..InputMessage::default()
-            });
+            current = Some(InputMessage::default());
             previous_blank = false;
             continue;
         }
@@ -437,7 +490,12 @@ fn read_mbox(
         }
         msg.raw.extend_from_slice(body);
     }
-    if let Some(done) = current.take() {
+    if let Some(mut done) = current.take() {
+        done.source = if count == 1 && !numbered {
+            name.to_string()
+        } else {
+            format!("{name}:{count}")
+        };
         each(done)?;
     }
     Ok(())
@@ -629,6 +687,20 @@ mod tests {
             );
             assert_eq!(msgs[1].source, "t:2");
         }
+    }
+
+    #[test]
+    fn the_only_message_of_an_mbox_file_is_named_as_the_file() {
+        let mbox: &'static [u8] = b"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody\n";
+        let mut names = Vec::new();
+        for numbered in [false, true] {
+            read_stream(Box::new(mbox), "f.eml", numbered, 1 << 20, &mut |m| {
+                names.push(m.source);
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert_eq!(names, ["f.eml", "f.eml:1"]);
     }
 
     #[test]

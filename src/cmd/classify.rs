@@ -10,6 +10,7 @@
 use std::cell::{Cell, RefCell};
 use std::io::IsTerminal;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 use std::sync::{Once, mpsc};
 
 use anyhow::Result;
@@ -20,7 +21,7 @@ use crate::classify::{Classifier, Options};
 use crate::cli::ClassifyArgs;
 use crate::exit::Exit;
 use crate::io::{EventWriter, Format, encode_event, open_output};
-use crate::messages::{InputMessage, for_each_message};
+use crate::messages::{InputMessage, Loaded, for_each_message, read_messages_in};
 use crate::record::{Event, Kind};
 
 /// How many messages, or bytes, are classified together. Small enough to keep memory flat
@@ -155,6 +156,13 @@ struct Classified {
     error: bool,
 }
 
+/// What became of one item of a batch.
+enum Outcome {
+    Classified(Classified),
+    /// A directory's file that holds several messages (an mbox): they are read in its place.
+    Several(PathBuf),
+}
+
 fn flush_batch(
     classifier: &Classifier,
     batch: Vec<InputMessage>,
@@ -164,33 +172,70 @@ fn flush_batch(
     tally: &mut Tally,
 ) -> Result<()> {
     let format = writer.format();
-    let count = batch.len();
-    let results: Vec<Result<Classified>> = batch
+    let results: Vec<Result<Outcome>> = batch
         .into_par_iter()
-        .map(|m| {
-            let msg = m.load(max_size);
-            let events = guarded(&msg.source, || classify_one(classifier, &msg));
-            drop(msg);
-            encode_events(events, format, args.bounces_only)
+        .map(|m| match m.load(max_size) {
+            Loaded::Message(msg) => {
+                let events = guarded(&msg.source, || classify_one(classifier, &msg));
+                drop(msg);
+                encode_events(events, format, args.bounces_only).map(Outcome::Classified)
+            }
+            Loaded::Several(path) => Ok(Outcome::Several(path)),
         })
         .collect();
-    tally.messages += count;
     let mut out = Vec::with_capacity(
         results
             .iter()
-            .map(|r| r.as_ref().map_or(0, |c| c.encoded.len()))
+            .map(|r| match r {
+                Ok(Outcome::Classified(c)) => c.encoded.len(),
+                _ => 0,
+            })
             .sum(),
     );
     for result in results {
-        let classified = result?;
-        if classified.error {
-            tally.errors += 1;
+        match result? {
+            Outcome::Classified(classified) => {
+                tally.messages += 1;
+                if classified.error {
+                    tally.errors += 1;
+                }
+                tally.records += classified.records;
+                tally.bounces += classified.bounces;
+                out.extend_from_slice(&classified.encoded);
+            }
+            Outcome::Several(path) => {
+                // What came before it goes out first, so that records stay in input order.
+                writer.write_encoded(&std::mem::take(&mut out))?;
+                flush_file_of_messages(classifier, &path, writer, args, max_size, tally)?;
+            }
         }
-        tally.records += classified.records;
-        tally.bounces += classified.bounces;
-        out.extend_from_slice(&classified.encoded);
     }
     writer.write_encoded(&out)
+}
+
+/// Classifies the messages of one directory file that holds several, in batches as the
+/// input is, in order.
+fn flush_file_of_messages(
+    classifier: &Classifier,
+    path: &Path,
+    writer: &mut EventWriter,
+    args: &ClassifyArgs,
+    max_size: u64,
+    tally: &mut Tally,
+) -> Result<()> {
+    let mut batch = Vec::with_capacity(BATCH_MESSAGES);
+    let mut batch_bytes = 0usize;
+    read_messages_in(path, max_size, &mut |msg| {
+        batch_bytes += msg.raw.len();
+        batch.push(msg);
+        if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
+            batch_bytes = 0;
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_MESSAGES));
+            flush_batch(classifier, full, writer, args, max_size, tally)?;
+        }
+        Ok(())
+    })?;
+    flush_batch(classifier, batch, writer, args, max_size, tally)
 }
 
 /// Filters, counts and encodes one message's records (on a worker thread).

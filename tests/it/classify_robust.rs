@@ -8,6 +8,13 @@ use serde_json::Value;
 
 use crate::common::*;
 
+/// Classifies one fixture, copied into a fresh sandbox; exit status 0.
+fn classify_fixture(name: &str) -> Vec<Value> {
+    let sb = Sandbox::new();
+    let input = sb.fixture(name);
+    sb.run(&["classify", &input]).ok_records()
+}
+
 /// The `source` of every record, in order.
 fn sources(records: &[Value]) -> Vec<&str> {
     records.iter().map(|r| text(r, "source")).collect()
@@ -179,6 +186,84 @@ fn mbox_with_crlf_or_cr_only_line_endings_reads_as_the_lf_one() {
 // ---------------------------------------------------------------------------------------------
 // Directories
 // ---------------------------------------------------------------------------------------------
+
+/// `records` with their `source` taken out, to compare the same messages read two ways.
+fn without_sources(records: &[Value]) -> Vec<Value> {
+    records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r["source"] = Value::Null;
+            r
+        })
+        .collect()
+}
+
+#[test]
+fn mbox_and_message_records_inside_a_directory_are_split_as_on_the_command_line() {
+    let sb = Sandbox::new();
+    let mbox = fixture_bytes("three_messages.mbox");
+    sb.write("dir/a.eml", &fixture_bytes("exim_user_unknown.eml"));
+    sb.write("dir/b.mbox", &mbox);
+    sb.write("dir/sub/c.mbox", &mbox);
+    let raw = fixture_bytes("qmail_user_unknown.eml");
+    let record = format!(
+        "{{\"source\":\"imap://bounces@mail.example.com/INBOX;UIDVALIDITY=7;UID=42\",\"raw_base64\":\"{}\"}}\n",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &raw)
+    );
+    sb.write("dir/d.jsonl", record.as_bytes());
+    sb.write("dir/e.eml", &fixture_bytes("ordinary_mail.eml"));
+    // One message saved with its From_ line is named as its file, as on the command line.
+    let mut saved = b"From MAILER-DAEMON Tue Mar  4 10:16:00 2025\n".to_vec();
+    saved.extend_from_slice(&fixture_bytes("exim_user_unknown.eml"));
+    sb.write("dir/f.eml", &saved);
+    let records = sb.run(&["classify", "dir"]).ok_records();
+    assert_eq!(
+        sources(&records),
+        vec![
+            "dir/a.eml",
+            "dir/b.mbox:1",
+            "dir/b.mbox:2",
+            "dir/b.mbox:3",
+            "imap://bounces@mail.example.com/INBOX;UIDVALIDITY=7;UID=42",
+            "dir/e.eml",
+            "dir/f.eml",
+            "dir/sub/c.mbox:1",
+            "dir/sub/c.mbox:2",
+            "dir/sub/c.mbox:3",
+        ],
+        "{records:#?}"
+    );
+    let alone = sb.run(&["classify", "dir/b.mbox"]).ok_records();
+    assert_eq!(without_sources(&records[1..4]), without_sources(&alone));
+    assert_eq!(without_sources(&records[7..10]), without_sources(&alone));
+    let alone = sb.run(&["classify", "dir/f.eml"]).ok_records();
+    assert_eq!(sources(&alone), vec!["dir/f.eml"]);
+    assert_eq!(records[6], alone[0]);
+    assert_eq!(
+        without_sources(&alone),
+        without_sources(&classify_fixture("exim_user_unknown.eml")),
+        "the From_ line is no part of the message"
+    );
+    check(
+        "message record in a directory",
+        &records[4],
+        &[
+            ("recipient", is("lukasz@example.org")),
+            ("kind", is("hard")),
+        ],
+    );
+
+    // An mbox larger than --max-size is still read message by message: each is smaller.
+    let records = sb
+        .run(&["classify", "--max-size", "2K", "dir/b.mbox"])
+        .ok_records();
+    assert!(mbox.len() > 2048 && records.len() == 3 && !records.iter().any(has_error));
+    let in_dir = sb
+        .run(&["classify", "--max-size", "2K", "dir/sub"])
+        .ok_records();
+    assert_eq!(without_sources(&in_dir), without_sources(&records));
+}
 
 #[test]
 fn every_entry_of_a_directory_gets_a_record_or_an_error_and_the_rest_is_read() {
