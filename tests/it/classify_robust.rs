@@ -320,3 +320,74 @@ fn every_entry_of_a_directory_gets_a_record_or_an_error_and_the_rest_is_read() {
     );
     sb.run(&["classify", "--strict", "dir"]).assert_code(1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Charsets
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn utf8_text_that_declares_no_charset_or_us_ascii_is_read_as_utf8() {
+    for (fixture, recipient, kind) in [
+        (
+            "reply_unsubscribe_polish_no_charset.eml",
+            "zofia@example.org",
+            "unsubscribe",
+        ),
+        (
+            "reply_unsubscribe_czech_us_ascii.eml",
+            "jiri@example.cz",
+            "unsubscribe",
+        ),
+        (
+            "reply_unsubscribe_japanese_no_charset.eml",
+            "taro@example.jp",
+            "unsubscribe",
+        ),
+        (
+            "text_bounce_french_no_charset.eml",
+            "jean@example.fr",
+            "soft",
+        ),
+    ] {
+        let records = classify_fixture(fixture);
+        check(
+            fixture,
+            single(&records),
+            &[
+                ("recipient", is(recipient)),
+                ("kind", is(kind)),
+                ("error", missing()),
+            ],
+        );
+    }
+    let records = classify_fixture("text_bounce_french_no_charset.eml");
+    check(
+        "French diagnostic, no charset",
+        single(&records),
+        &[
+            ("reason", is("mailbox_full")),
+            (
+                "diagnostic",
+                is("552 5.2.2 Boîte aux lettres pleine (quota dépassé)"),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn latin1_text_that_declares_no_charset_is_still_read_as_latin1() {
+    let sb = Sandbox::new();
+    // "Veuillez me désinscrire", with é as the one Latin-1 byte 0xE9: not UTF-8.
+    let eml = b"From: Claire <claire@example.fr>\nTo: news@example.com\nSubject: Re: Soldes\n\
+                Date: Tue, 04 Mar 2025 11:35:00 +0000\n\nVeuillez me d\xe9sinscrire, merci.\n";
+    let input = sb.write("latin1.eml", eml);
+    let records = sb.run(&["classify", &input]).ok_records();
+    check(
+        "Latin-1 body, no charset",
+        single(&records),
+        &[
+            ("recipient", is("claire@example.fr")),
+            ("kind", is("unsubscribe")),
+        ],
+    );
+}
