@@ -4,6 +4,8 @@
 //! Every test states the contract that broke: no panic, every message gets a record, and the
 //! run goes on.
 
+use std::fs;
+
 use serde_json::Value;
 
 use crate::common::*;
@@ -389,5 +391,168 @@ fn latin1_text_that_declares_no_charset_is_still_read_as_latin1() {
             ("recipient", is("claire@example.fr")),
             ("kind", is("unsubscribe")),
         ],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: broken MIME, oversized messages
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn missing_or_wrong_mime_boundaries_still_yield_the_recipients() {
+    let dsn = String::from_utf8(fixture_bytes("rfc3464_two_recipients.eml")).unwrap();
+    let header = "Content-Type: multipart/report; report-type=delivery-status;\n\tboundary=\"BOUNDARY-3464\"";
+    assert!(dsn.contains(header));
+    let exim = String::from_utf8(fixture_bytes("exim_user_unknown.eml")).unwrap();
+    let (exim_head, exim_body) = exim.split_once("\n\n").unwrap();
+    let dsn_recipients = [
+        ("anna.kowalska@example.org", "hard"),
+        ("piotr@example.net", "delay"),
+    ];
+    let cases = [
+        (
+            "no boundary parameter",
+            dsn.replace(
+                header,
+                "Content-Type: multipart/report; report-type=delivery-status",
+            ),
+            &dsn_recipients[..],
+        ),
+        (
+            "a boundary that never occurs",
+            dsn.replace(
+                "boundary=\"BOUNDARY-3464\"",
+                "boundary=\"NOT-THE-BOUNDARY\"",
+            ),
+            &dsn_recipients[..],
+        ),
+        (
+            "an empty boundary",
+            dsn.replace("boundary=\"BOUNDARY-3464\"", "boundary=\"\""),
+            &dsn_recipients[..],
+        ),
+        (
+            "no closing delimiter",
+            dsn.replace("--BOUNDARY-3464--\n", ""),
+            &dsn_recipients[..],
+        ),
+        (
+            "an inner part with the wrong boundary",
+            format!(
+                "{exim_head}\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"OUTER\"\n\n\
+                 --OUTER\nContent-Type: multipart/alternative; boundary=\"INNER\"\n\n\
+                 --WRONG-INNER\nContent-Type: text/plain\n\n{exim_body}\n--OUTER--\n"
+            ),
+            &[("adam@example.org", "hard")][..],
+        ),
+    ];
+    let sb = Sandbox::new();
+    let next = sb.fixture("qmail_user_unknown.eml");
+    for (what, eml, expected) in &cases {
+        let input = sb.write("broken.eml", eml.as_bytes());
+        let records = sb.run(&["classify", &input, &next]).ok_records();
+        let found: Vec<(&str, &str)> = records
+            .iter()
+            .map(|r| (text(r, "recipient"), text(r, "kind")))
+            .collect();
+        let mut expected = expected.to_vec();
+        expected.push(("lukasz@example.org", "hard"));
+        assert_eq!(found, expected, "{what}: {records:#?}");
+    }
+}
+
+/// A message of about `size` bytes: the Exim bounce with its body padded by lines of text.
+fn padded_bounce(size: usize) -> Vec<u8> {
+    let mut eml = fixture_bytes("exim_user_unknown.eml");
+    let line = format!("{}\n", "x".repeat(75));
+    eml.reserve(size);
+    while eml.len() < size {
+        eml.extend_from_slice(line.as_bytes());
+    }
+    eml
+}
+
+/// Checks a run over one message larger than the limit followed by a small one: the large one
+/// gets a record with an error naming --max-size (its start still read), the next one is
+/// classified, stderr counts one unreadable message, and --strict exits 1.
+fn check_over_max_size(sb: &Sandbox, flags: &[&str], inputs: &[&str], big: &str, next: &str) {
+    let mut args = vec!["classify"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(inputs);
+    let run = sb.run(&args);
+    let records = run.ok_records();
+    assert_eq!(sources(&records), vec![big, next], "{flags:?}");
+    check(
+        "the message over --max-size",
+        &records[0],
+        &[
+            ("recipient", is("adam@example.org")),
+            ("error", non_empty()),
+        ],
+    );
+    assert!(
+        text(&records[0], "error").contains("--max-size"),
+        "{}",
+        records[0]
+    );
+    check(
+        "the message after it",
+        &records[1],
+        &[
+            ("recipient", is("lukasz@example.org")),
+            ("kind", is("hard")),
+            ("error", missing()),
+        ],
+    );
+    assert!(run.stderr.contains("1 unreadable"), "{}", run.stderr);
+    args.insert(1, "--strict");
+    sb.run(&args).assert_code(1);
+}
+
+#[test]
+fn a_message_over_the_default_max_size_gets_an_error_record_and_the_run_goes_on() {
+    let sb = Sandbox::new();
+    let next = sb.fixture("qmail_user_unknown.eml");
+    // 70 MB, over the default --max-size of 64M.
+    let big = padded_bounce(70 << 20);
+    sb.write("big.eml", &big);
+    check_over_max_size(&sb, &[], &["big.eml", &next], "big.eml", &next);
+    fs::remove_file(sb.path().join("big.eml")).unwrap();
+    let mut mbox = b"From MAILER-DAEMON Tue Mar  4 10:16:00 2025\n".to_vec();
+    mbox.extend_from_slice(&big);
+    drop(big);
+    mbox.extend_from_slice(b"\nFrom MAILER-DAEMON Tue Mar  4 10:17:00 2025\n");
+    mbox.extend_from_slice(&fixture_bytes("qmail_user_unknown.eml"));
+    sb.write("big.mbox", &mbox);
+    check_over_max_size(&sb, &[], &["big.mbox"], "big.mbox:1", "big.mbox:2");
+}
+
+#[test]
+fn a_message_over_a_max_size_of_1m_gets_an_error_record_in_every_input_form() {
+    let sb = Sandbox::new();
+    let next = sb.fixture("qmail_user_unknown.eml");
+    let big = padded_bounce(2 << 20);
+    sb.write("big.eml", &big);
+    let flags = ["--max-size", "1M"];
+    check_over_max_size(&sb, &flags, &["big.eml", &next], "big.eml", &next);
+    sb.write("dir/a.eml", &big);
+    sb.write("dir/b.eml", &fixture_bytes("qmail_user_unknown.eml"));
+    check_over_max_size(&sb, &flags, &["dir"], "dir/a.eml", "dir/b.eml");
+    let mut mbox = b"From MAILER-DAEMON Tue Mar  4 10:16:00 2025\n".to_vec();
+    mbox.extend_from_slice(&big);
+    mbox.extend_from_slice(b"\nFrom MAILER-DAEMON Tue Mar  4 10:17:00 2025\n");
+    mbox.extend_from_slice(&fixture_bytes("qmail_user_unknown.eml"));
+    sb.write("big.mbox", &mbox);
+    check_over_max_size(&sb, &flags, &["big.mbox"], "big.mbox:1", "big.mbox:2");
+    // Just under the limit: read in full.
+    let fits = padded_bounce((1 << 20) - 100);
+    let input = sb.write("fits.eml", &fits);
+    let records = sb
+        .run(&["classify", "--max-size", "1M", &input])
+        .ok_records();
+    check(
+        "a message just under --max-size",
+        single(&records),
+        &[("recipient", is("adam@example.org")), ("error", missing())],
     );
 }
