@@ -1433,12 +1433,19 @@ fn every_subcommand_help_has_examples() {
 /// The scores we have reached on the corpus, kept as floors so a change that loses ground
 /// fails here. Raise them as the classifier improves.
 const CORPUS_FLOORS: &[(&str, f64)] = &[
-    ("R", 0.993),
-    ("P", 0.995),
-    ("hard_acc", 0.988),
-    ("reason_acc", 0.955),
-    ("status_acc", 0.958),
+    ("R", 1.000),
+    ("P", 1.000),
+    ("hard_acc", 0.993),
+    ("reason_acc", 0.960),
+    ("status_acc", 0.963),
 ];
+
+/// The corpus's genuine non-bounces: nothing but `not_bounce` records may come of them. Its
+/// third "not bounce", rb-issue-368-bug.eml, is a real mailbox-full bounce that sisimai keeps
+/// under not/ only as the regression test of a crash (rb-sisimai PR #369, "out of index in
+/// multipart blocks"); we deliberately report it as soft/mailbox_full, so the scorer counts
+/// it as the one false positive (fp_not=1), and it gets no special case.
+const CORPUS_NOT_BOUNCES: &[&str] = &["is-not-bounce-01.eml", "is-not-bounce-02.eml"];
 
 #[test]
 fn corpus_scores_stay_above_their_floors() {
@@ -1465,8 +1472,7 @@ fn corpus_scores_stay_above_their_floors() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON record"))
         .collect();
-    let by_file_path = sandbox.path().join("corpus-by-file.jsonl");
-    let by_file: String = records
+    let by_file: Vec<Value> = records
         .iter()
         .map(|r| {
             let mut r = r.clone();
@@ -1475,10 +1481,23 @@ fn corpus_scores_stay_above_their_floors() {
             {
                 r["source"] = file.into();
             }
-            format!("{r}\n")
+            r
         })
         .collect();
-    fs::write(&by_file_path, by_file).expect("write the records by file");
+    let by_file_path = sandbox.path().join("corpus-by-file.jsonl");
+    let lines: String = by_file.iter().map(|r| format!("{r}\n")).collect();
+    fs::write(&by_file_path, lines).expect("write the records by file");
+    for name in CORPUS_NOT_BOUNCES {
+        let kinds: Vec<&str> = by_file
+            .iter()
+            .filter(|r| Path::new(text(r, "source")).file_name() == Some(name.as_ref()))
+            .map(|r| text(r, "kind"))
+            .collect();
+        assert!(
+            !kinds.is_empty() && kinds.iter().all(|k| *k == "not_bounce"),
+            "{name} is no bounce, but gave the kinds {kinds:?}"
+        );
+    }
     let scored = Command::new("python3")
         .arg(corpus.join("score"))
         .arg(corpus.join("expected.jsonl"))
