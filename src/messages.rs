@@ -6,7 +6,11 @@
 //! that cannot be read becomes an `InputMessage` with `error` set: it is reported, never lost.
 //!
 //! The files of a directory are handed out unread (`path` set): `InputMessage::load` reads
-//! one, so that the caller can read them on its worker threads, in parallel.
+//! one, so that the caller can read them on its worker threads, in parallel. A file there that
+//! turns out to hold several messages (an mbox, message records) is read as it would be when
+//! named on the command line, by `read_messages_in`. An entry of a directory that cannot be
+//! read (a dangling link, a folder that cannot be listed) is handed out as a message with
+//! `error`, so that it is counted and the rest of the directory still read.
 
 use std::fs;
 use std::io::{BufRead, Read};
@@ -21,8 +25,8 @@ use crate::io::{self, open_input};
 /// One message to classify.
 #[derive(Debug, Default)]
 pub struct InputMessage {
-    /// Where it came from: a path, `path:N` for the Nth message of an mbox, `stdin:N`, or the
-    /// `source` of a fetched message record.
+    /// Where it came from: a path, `path:N` for the Nth message of an mbox that holds more
+    /// than one, `stdin:N`, or the `source` of a fetched message record.
     pub source: String,
     pub raw: Vec<u8>,
     /// Why the message could not be read (then `raw` may be empty or partial).
@@ -31,13 +35,64 @@ pub struct InputMessage {
     pub path: Option<PathBuf>,
 }
 
+/// A message handed out unread, once read.
+#[derive(Debug)]
+pub enum Loaded {
+    /// The message (or why it could not be read).
+    Message(InputMessage),
+    /// The file holds several messages (an mbox, message records): read them, in order, with
+    /// `read_messages_in`.
+    Several(PathBuf),
+}
+
 impl InputMessage {
     /// Reads the file of a message handed out unread; any other message is returned as is.
-    pub fn load(self, max_size: u64) -> InputMessage {
+    pub fn load(self, max_size: u64) -> Loaded {
         match self.path {
-            Some(path) => read_file(&path, max_size),
-            None => self,
+            Some(path) => {
+                let msg = read_file(&path, max_size);
+                // Judged by its start, as a file named on the command line is (an mbox over
+                // `max_size` is read message by message all the same).
+                if sniff(&msg.raw) != StreamKind::Single {
+                    Loaded::Several(path)
+                } else {
+                    Loaded::Message(msg)
+                }
+            }
+            None => Loaded::Message(self),
         }
+    }
+}
+
+/// Reads the messages of a directory's file that holds several (`Loaded::Several`), as if it
+/// had been named on the command line (`path:1`, `path:2`, ...). If the file cannot be read
+/// (any more), one message with `error` says why.
+pub fn read_messages_in(
+    path: &Path,
+    max_size: u64,
+    each: &mut dyn FnMut(InputMessage) -> Result<()>,
+) -> Result<()> {
+    let name = path.display().to_string();
+    // An error of `each` (writing the records) is the caller's; one of reading is the file's.
+    let mut each_failed = false;
+    let result = fs::File::open(path)
+        .with_context(|| format!("cannot open {name}"))
+        .and_then(|file| {
+            let reader = std::io::BufReader::with_capacity(64 * 1024, file);
+            read_stream(Box::new(reader), &name, false, max_size, &mut |msg| {
+                let done = each(msg);
+                each_failed = done.is_err();
+                done
+            })
+        });
+    match result {
+        Err(err) if !each_failed => each(InputMessage {
+            source: name,
+            // Already "cannot open PATH: ..." or "cannot read PATH: ...".
+            error: Some(format!("{err:#}")),
+            ..InputMessage::default()
+        }),
+        result => result,
     }
 }
 
@@ -148,10 +203,17 @@ fn read_input(
     let path = Path::new(input);
     let meta = fs::metadata(path).with_context(|| format!("cannot read {input}"))?;
     if meta.is_dir() {
-        for file in message_files(path)? {
-            each(InputMessage {
-                path: Some(file),
-                ..InputMessage::default()
+        for entry in message_files(path)? {
+            each(match entry {
+                Entry::File(file) => InputMessage {
+                    path: Some(file),
+                    ..InputMessage::default()
+                },
+                Entry::Unreadable(path, why) => InputMessage {
+                    source: path.display().to_string(),
+                    error: Some(why),
+                    ..InputMessage::default()
+                },
             })?;
         }
         return Ok(());
@@ -160,59 +222,116 @@ fn read_input(
     read_stream(reader, input, false, max_size, each)
 }
 
+/// An entry of a directory to read: a file, or one that cannot be read and why.
+#[derive(Debug, PartialEq)]
+enum Entry {
+    File(PathBuf),
+    Unreadable(PathBuf, String),
+}
+
 /// The message files of a directory: a Maildir's cur/ and new/, or every regular file below
-/// it, in name order. Hidden files (Maildir's own, editors') are skipped.
-fn message_files(dir: &Path) -> Result<Vec<PathBuf>> {
+/// it, in name order. Hidden files (Maildir's own, editors') are skipped. Only a directory
+/// that cannot be listed at all is an error; what cannot be read below it is an entry.
+fn message_files(dir: &Path) -> Result<Vec<Entry>> {
     let is_maildir = dir.join("cur").is_dir() || dir.join("new").is_dir();
     let mut files = Vec::new();
+    let walk = |dir: &Path, recurse: bool, files: &mut Vec<Entry>| {
+        // The folders being walked, resolved, so that a symbolic link back to one of them is
+        // reported instead of being followed for ever.
+        let mut open = vec![fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())];
+        sorted_files(dir, recurse, &mut open, files)
+            .with_context(|| format!("cannot list {}", dir.display()))
+    };
     if is_maildir {
         for sub in ["cur", "new"] {
             let sub = dir.join(sub);
             if sub.is_dir() {
-                files.extend(sorted_files(&sub, false)?);
+                walk(&sub, false, &mut files)?;
             }
         }
     } else {
-        files = sorted_files(dir, true)?;
+        walk(dir, true, &mut files)?;
     }
     Ok(files)
 }
 
-fn sorted_files(dir: &Path, recurse: bool) -> Result<Vec<PathBuf>> {
+/// Appends the files of `dir` to `files`, in name order, and those of its folders when
+/// `recurse`. `open` holds the resolved paths of `dir` and the folders it is in.
+fn sorted_files(
+    dir: &Path,
+    recurse: bool,
+    open: &mut Vec<PathBuf>,
+    files: &mut Vec<Entry>,
+) -> std::io::Result<()> {
     // The entry's own type (from the directory listing, no stat) is trusted unless it is a
-    // symbolic link, which is followed as before.
-    let mut entries: Vec<(PathBuf, Option<fs::FileType>)> = fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .filter_map(|e| {
-            e.ok().map(|e| {
+    // symbolic link, which is followed.
+    let mut entries: Vec<(PathBuf, Option<fs::FileType>)> = Vec::new();
+    let mut unlisted = None;
+    for entry in fs::read_dir(dir)? {
+        match entry {
+            Ok(e) => {
                 let kind = e.file_type().ok().filter(|t| !t.is_symlink());
-                (e.path(), kind)
-            })
-        })
-        .filter(|(p, _)| {
-            !p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'))
-        })
-        .collect();
+                entries.push((e.path(), kind));
+            }
+            // The listing broke off: what was listed is read, and the folder reported.
+            Err(err) => unlisted = Some(format!("cannot list all of it: {err}")),
+        }
+    }
+    entries.retain(|(p, _)| {
+        !p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+    });
     // Every entry is in `dir`, so paths order as their file names do (compared as bytes,
     // much cheaper than `Path`'s component-wise comparison).
     entries.sort_unstable_by(|a, b| a.0.file_name().cmp(&b.0.file_name()));
-    let mut files = Vec::new();
     for (path, kind) in entries {
-        let (is_dir, is_file) = match kind {
-            Some(t) => (t.is_dir(), t.is_file()),
-            None => (path.is_dir(), path.is_file()),
+        let (kind, linked) = match kind {
+            Some(t) => (t, false),
+            None => match fs::metadata(&path) {
+                Ok(meta) => (meta.file_type(), true),
+                // A dangling link, or one we may not follow: an input that cannot be read.
+                Err(err) => {
+                    files.push(Entry::Unreadable(path, format!("cannot read: {err}")));
+                    continue;
+                }
+            },
         };
-        if is_dir {
-            if recurse {
-                files.extend(sorted_files(&path, true)?);
+        if kind.is_file() {
+            files.push(Entry::File(path));
+        } else if kind.is_dir() {
+            if !recurse {
+                continue;
             }
-        } else if is_file {
-            files.push(path);
+            let resolved = match (linked, open.last()) {
+                (false, Some(parent)) => path.file_name().map(|n| parent.join(n)),
+                _ => fs::canonicalize(&path).ok(),
+            }
+            .unwrap_or_else(|| path.clone());
+            if open.contains(&resolved) {
+                files.push(Entry::Unreadable(
+                    path,
+                    "not read: a symbolic link to a folder it is in".into(),
+                ));
+                continue;
+            }
+            open.push(resolved);
+            if let Err(err) = sorted_files(&path, true, open, files) {
+                files.push(Entry::Unreadable(path, format!("cannot list: {err}")));
+            }
+            open.pop();
+        } else {
+            // A FIFO would block the run, a socket or a device holds no message.
+            files.push(Entry::Unreadable(
+                path,
+                "not read: not a regular file".into(),
+            ));
         }
     }
-    Ok(files)
+    if let Some(why) = unlisted {
+        files.push(Entry::Unreadable(dir.to_path_buf(), why));
+    }
+    Ok(())
 }
 
 fn read_file(path: &Path, max_size: u64) -> InputMessage {
@@ -296,7 +415,7 @@ fn read_stream(
         .with_context(|| format!("cannot read {name}"))?
         .to_vec();
     match sniff(&head) {
-        StreamKind::Mbox => read_mbox(reader, name, max_size, each),
+        StreamKind::Mbox => read_mbox(reader, name, numbered, max_size, each),
         StreamKind::Records => read_records(reader, name, max_size, each),
         StreamKind::Single => {
             let source = if numbered {
@@ -321,38 +440,41 @@ fn read_stream(
 }
 
 /// Splits an mbox on its `From ` separator lines (mboxo/mboxrd: `>From ` lines are unquoted
-/// one level). A message over `max_size` is cut and marked, and the rest of it skipped.
+/// one level). Lines end at LF, CRLF or a lone CR (old Mac mail). A message over `max_size`
+/// is cut and marked, and the rest of it skipped. Messages are named `name:N`, except the
+/// only message of a file (one saved with its From_ line), which is named as the file is,
+/// unless `numbered`.
 fn read_mbox(
     mut reader: Box<dyn BufRead + Send>,
     name: &str,
+    numbered: bool,
     max_size: u64,
     each: &mut dyn FnMut(InputMessage) -> Result<()>,
 ) -> Result<()> {
+    // A line longer than a whole message may be is only read as far as needed to tell.
+    let keep = usize::try_from(max_size.saturating_add(1)).unwrap_or(usize::MAX);
     let mut line = Vec::new();
     let mut current: Option<InputMessage> = None;
     let mut count = 0usize;
     let mut previous_blank = true;
     loop {
         line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
+        let n = read_line(&mut reader, &mut line, keep)
             .with_context(|| format!("cannot read {name}"))?;
         if n == 0 {
             break;
         }
         if line.starts_with(b"From ") && previous_blank {
-            if let Some(done) = current.take() {
+            if let Some(mut done) = current.take() {
+                done.source = format!("{name}:{count}");
                 each(done)?;
             }
             count += 1;
-            current = Some(InputMessage {
-                source: format!("{name}:{count}"),
-                ..InputMessage::default()
-            });
+            current = Some(InputMessage::default());
             previous_blank = false;
             continue;
         }
-        previous_blank = line == b"\n" || line == b"\r\n";
+        previous_blank = matches!(line.as_slice(), b"\n" | b"\r\n" | b"\r");
         let Some(msg) = current.as_mut() else {
             continue;
         };
@@ -368,10 +490,56 @@ fn read_mbox(
         }
         msg.raw.extend_from_slice(body);
     }
-    if let Some(done) = current.take() {
+    if let Some(mut done) = current.take() {
+        done.source = if count == 1 && !numbered {
+            name.to_string()
+        } else {
+            format!("{name}:{count}")
+        };
         each(done)?;
     }
     Ok(())
+}
+
+/// Reads one line into `line`, its ending included: LF, CRLF, or a CR followed by anything
+/// else. Only the first `keep` bytes of a longer line are kept; the rest is read past.
+/// Returns how many bytes were read (0 at the end of the input).
+fn read_line(reader: &mut dyn BufRead, line: &mut Vec<u8>, keep: usize) -> std::io::Result<usize> {
+    let mut read = 0;
+    let mut after_cr = false;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if after_cr {
+            // The CR ended the line; an LF right after it belongs to the same ending.
+            if buf.first() == Some(&b'\n') {
+                if line.len() < keep {
+                    line.push(b'\n');
+                }
+                reader.consume(1);
+                read += 1;
+            }
+            return Ok(read);
+        }
+        if buf.is_empty() {
+            return Ok(read);
+        }
+        let (take, ended, cr) = match memchr::memchr2(b'\n', b'\r', buf) {
+            Some(i) => (i + 1, buf[i] == b'\n', buf[i] == b'\r'),
+            None => (buf.len(), false, false),
+        };
+        let room = keep.saturating_sub(line.len()).min(take);
+        line.extend_from_slice(&buf[..room]);
+        reader.consume(take);
+        read += take;
+        if ended {
+            return Ok(read);
+        }
+        after_cr = cr;
+    }
 }
 
 fn unquote_from(line: &[u8]) -> &[u8] {
@@ -502,6 +670,63 @@ mod tests {
         assert_eq!(msgs[0].source, "t:1");
         assert!(String::from_utf8_lossy(&msgs[0].raw).contains("\nFrom here"));
         assert_eq!(msgs[1].source, "t:2");
+    }
+
+    #[test]
+    fn mbox_lines_end_at_lf_crlf_or_a_lone_cr() {
+        for ending in ["\n", "\r\n", "\r"] {
+            let mbox = "From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\n>From here\n\n\
+                        From c@d Mon Jan  1 00:00:00 2024\nSubject: two\n\nbody\n"
+                .replace('\n', ending);
+            let msgs = collect_stream(mbox.leak().as_bytes(), 1 << 20);
+            assert_eq!(msgs.len(), 2, "{ending:?}");
+            assert_eq!(
+                msgs[0].raw,
+                format!("Subject: one{ending}{ending}From here{ending}{ending}").as_bytes(),
+                "{ending:?}"
+            );
+            assert_eq!(msgs[1].source, "t:2");
+        }
+    }
+
+    #[test]
+    fn the_only_message_of_an_mbox_file_is_named_as_the_file() {
+        let mbox: &'static [u8] = b"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody\n";
+        let mut names = Vec::new();
+        for numbered in [false, true] {
+            read_stream(Box::new(mbox), "f.eml", numbered, 1 << 20, &mut |m| {
+                names.push(m.source);
+                Ok(())
+            })
+            .unwrap();
+        }
+        assert_eq!(names, ["f.eml", "f.eml:1"]);
+    }
+
+    #[test]
+    fn read_line_keeps_endings_and_caps_long_lines() {
+        // A tiny buffer, so that a CRLF is split between two reads.
+        let input: &[u8] = b"a\r\nbb\rc\n\r\rlong line\nend";
+        let mut reader = std::io::BufReader::with_capacity(2, input);
+        let mut lines = Vec::new();
+        loop {
+            let mut line = Vec::new();
+            let n = read_line(&mut reader, &mut line, 4).unwrap();
+            if n == 0 {
+                break;
+            }
+            lines.push((n, String::from_utf8(line).unwrap()));
+        }
+        let expected = [
+            (3, "a\r\n"),
+            (3, "bb\r"),
+            (2, "c\n"),
+            (1, "\r"),
+            (1, "\r"),
+            (10, "long"),
+            (3, "end"),
+        ];
+        assert_eq!(lines, expected.map(|(n, l)| (n, l.to_string())).to_vec());
     }
 
     #[test]

@@ -47,7 +47,9 @@ pub fn normalize(raw: &str) -> Option<String> {
     let mut a = raw
         .trim()
         .trim_matches(|c| c == '<' || c == '>' || c == '\'');
-    if a.len() > 7 && a[..7].eq_ignore_ascii_case("mailto:") {
+    // Compared as bytes: the seventh byte of arbitrary text may fall inside a character.
+    if a.len() > 7 && a.as_bytes()[..7].eq_ignore_ascii_case(b"mailto:") {
+        // The seven bytes are ASCII, so a character starts right after them.
         a = &a[7..];
     }
     let a = a.trim().trim_end_matches(['.', ',', ';', ':']);
@@ -58,6 +60,12 @@ pub fn normalize(raw: &str) -> Option<String> {
         return None;
     }
     if domain.bytes().any(|b| b.is_ascii_whitespace() || b == b'@') {
+        return None;
+    }
+    // Only a quoted local part may hold spaces: `rfc822 jan@example.org` (a DSN field whose
+    // `;` is missing or mangled) is a label and an address, never an address.
+    let quoted = local.len() >= 2 && local.starts_with('"') && local.ends_with('"');
+    if !quoted && local.bytes().any(|b| b.is_ascii_whitespace()) {
         return None;
     }
     let mut out = String::with_capacity(local.len() + 1 + domain.len());
@@ -126,6 +134,24 @@ mod tests {
         );
         assert_eq!(normalize("root@localhost"), None);
         assert_eq!(normalize("nothing here"), None);
+    }
+
+    #[test]
+    fn non_ascii_text_is_never_cut_inside_a_character() {
+        // Byte 7 falls inside a character in each of these.
+        assert_eq!(normalize("rfc822é jan@example.org"), None);
+        assert_eq!(normalize("Zażółć@X.pl").as_deref(), Some("Zażółć@x.pl"));
+        assert_eq!(normalize("mailtoé@x.pl").as_deref(), Some("mailtoé@x.pl"));
+        assert_eq!(normalize("ééééé"), None);
+    }
+
+    #[test]
+    fn only_a_quoted_local_part_holds_spaces() {
+        assert_eq!(normalize("rfc822 jan@example.org"), None);
+        assert_eq!(
+            normalize("\"Jan Kowalski\"@example.org").as_deref(),
+            Some("\"Jan Kowalski\"@example.org")
+        );
     }
 
     #[test]

@@ -455,6 +455,11 @@ fn returned_header_block(mail: &ParsedMail<'_>) -> Vec<u8> {
 /// `ParsedMail::get_body`, without the copy and the charset pass when decoding the charset
 /// cannot change the bytes: ASCII in an ASCII-compatible charset, or UTF-8 declared as
 /// UTF-8 that starts with no byte-order mark.
+///
+/// 8-bit text that declares no charset (mailparse then says us-ascii) or declares us-ascii
+/// is read as UTF-8 when it is valid UTF-8: whatever wrote it did not say what it wrote, and
+/// today that is UTF-8 (Latin-1 would turn "wypisać" into "wypisaÄ\u{87}", which no phrase
+/// matches). Other bytes are decoded as mailparse decodes them.
 fn body_text(mail: &ParsedMail<'_>) -> Result<String, mailparse::MailParseError> {
     use mailparse::body::Body;
     let bytes = match mail.get_body_encoded() {
@@ -469,16 +474,26 @@ fn body_text(mail: &ParsedMail<'_>) -> Result<String, mailparse::MailParseError>
             .iter()
             .any(|c| c.as_bytes().eq_ignore_ascii_case(charset))
     };
-    let identity = if bytes.is_ascii() {
+    let utf8 = if bytes.is_ascii() {
         is_one_of(ASCII_CHARSETS)
     } else {
-        is_one_of(UTF8_CHARSETS) && !bytes.starts_with(b"\xEF\xBB\xBF")
+        (is_one_of(UTF8_CHARSETS) && !bytes.starts_with(b"\xEF\xBB\xBF"))
+            || is_one_of(US_ASCII_CHARSETS)
     };
-    if identity && let Ok(s) = String::from_utf8(bytes.into_owned()) {
+    if utf8 && let Ok(s) = String::from_utf8(bytes.into_owned()) {
         return Ok(s);
     }
     mail.get_body()
 }
+
+/// The labels of US-ASCII, which is also what mailparse reports when no charset is declared.
+const US_ASCII_CHARSETS: &[&str] = &[
+    "us-ascii",
+    "ascii",
+    "ansi_x3.4-1968",
+    "iso646-us",
+    "csascii",
+];
 
 /// Quoted-printable decoding exactly as mailparse does it (`quoted_printable::decode` in
 /// robust mode, which never fails), without its per-byte copy of the input into a `String`:

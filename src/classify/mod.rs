@@ -15,6 +15,8 @@ pub mod fields;
 pub mod links;
 pub mod mdn;
 pub mod mime;
+#[cfg(test)]
+mod mutations;
 pub mod reply;
 pub mod ses;
 pub mod status;
@@ -558,6 +560,43 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
         let events = classify(&hotmail);
         assert_eq!(events[0].reason, Some(Reason::UserUnknown));
         assert_eq!(events[0].kind, Some(Kind::Hard));
+    }
+
+    #[test]
+    fn a_reporting_mta_that_starts_inside_a_providers_suffix_is_no_panic() {
+        // "éutlook.com" is one byte longer than "outlook.com", and that byte is inside 'é'.
+        let report = dsn(
+            "failed",
+            "5.5.0",
+            "smtp;550 Requested action not taken: mailbox unavailable",
+        )
+        .replace(
+            "Reporting-MTA: dns; mx.example.net",
+            "Reporting-MTA: dns; éutlook.com",
+        );
+        let events = classify(&report);
+        assert_eq!(events[0].recipient.as_deref(), Some("jan@example.org"));
+        assert_eq!(events[0].reason, Some(Reason::Filtered));
+    }
+
+    #[test]
+    fn a_mangled_final_recipient_type_still_names_the_address() {
+        let report = dsn("failed", "5.1.1", "smtp; 550 5.1.1 User unknown").replace(
+            "Final-Recipient: rfc822; jan@example.org",
+            "Final-Recipient: rfc822é jan@example.org",
+        );
+        let events = classify(&report);
+        assert_eq!(events[0].recipient.as_deref(), Some("jan@example.org"));
+        assert_eq!(events[0].kind, Some(Kind::Hard));
+    }
+
+    #[test]
+    fn own_addresses_may_be_non_ascii() {
+        let classifier = Classifier::new(&Options {
+            own_addresses: vec!["Zażółć@x.pl".into()],
+            ..Options::default()
+        });
+        assert!(classifier.is_own("zażółć@X.pl"));
     }
 
     #[test]

@@ -99,7 +99,8 @@ pub fn prefer(
         }
     }
     let says_nothing = |s: &str| s.ends_with(".0.0");
-    let has_zero = |s: &str| s[1..].contains(".0");
+    // A report's Status field is any text (SES passes its JSON on): `get`, never `[1..]`.
+    let has_zero = |s: &str| s.get(1..).is_some_and(|rest| rest.contains(".0"));
     if says_nothing(reported) {
         return pick(if says_nothing(quoted) {
             reported
@@ -171,6 +172,13 @@ mod tests {
         );
         assert_eq!(prefer(Some("5.1.1"), None, None).as_deref(), Some("5.1.1"));
         assert_eq!(prefer(None, Some("4.2.2"), None).as_deref(), Some("4.2.2"));
+    }
+
+    #[test]
+    fn a_status_that_is_not_a_code_is_compared_without_panicking() {
+        // An SES notification's "status" is whatever its JSON says.
+        assert_eq!(prefer(Some("é"), Some("5.1.1"), None).as_deref(), Some("é"));
+        assert!(!is_vague("é"));
     }
 
     #[test]

@@ -215,8 +215,11 @@ fn provider_says_no_such_user(event: &Event, words: &str) -> bool {
                 .next()
                 .unwrap_or("")
                 .trim_end_matches('.');
+            // Compared as bytes: the host is the report's text, and its last bytes may begin
+            // inside a character.
+            let host = host.as_bytes();
             host.len() >= suffix.len()
-                && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+                && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
         }) && contains_ignore_ascii_case(words, phrase)
     })
 }

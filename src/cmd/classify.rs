@@ -4,10 +4,14 @@
 //! classified in parallel (rayon; the files of a directory are read by the workers too),
 //! and written back in input order, so memory does not grow with the input and the output
 //! is deterministic. A message that cannot be read is reported in-band and counted, never
-//! fatal.
+//! fatal; nor is a bug the classifier hits on one message (a panic), which becomes that
+//! message's record instead of ending the run.
 
+use std::cell::{Cell, RefCell};
 use std::io::IsTerminal;
-use std::sync::mpsc;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Once, mpsc};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -17,7 +21,7 @@ use crate::classify::{Classifier, Options};
 use crate::cli::ClassifyArgs;
 use crate::exit::Exit;
 use crate::io::{EventWriter, Format, encode_event, open_output};
-use crate::messages::{InputMessage, for_each_message};
+use crate::messages::{InputMessage, Loaded, for_each_message, read_messages_in};
 use crate::record::{Event, Kind};
 
 /// How many messages, or bytes, are classified together. Small enough to keep memory flat
@@ -43,6 +47,7 @@ pub fn run(args: ClassifyArgs, quiet: bool) -> Result<Exit> {
             .num_threads(n.max(1))
             .build_global();
     }
+    quiet_panics_while_classifying();
     let classifier = Classifier::new(&Options {
         own_domains: args.own_domain.clone(),
         own_addresses: args.own_address.clone(),
@@ -151,6 +156,13 @@ struct Classified {
     error: bool,
 }
 
+/// What became of one item of a batch.
+enum Outcome {
+    Classified(Classified),
+    /// A directory's file that holds several messages (an mbox): they are read in its place.
+    Several(PathBuf),
+}
+
 fn flush_batch(
     classifier: &Classifier,
     batch: Vec<InputMessage>,
@@ -160,33 +172,70 @@ fn flush_batch(
     tally: &mut Tally,
 ) -> Result<()> {
     let format = writer.format();
-    let count = batch.len();
-    let results: Vec<Result<Classified>> = batch
+    let results: Vec<Result<Outcome>> = batch
         .into_par_iter()
-        .map(|m| {
-            let msg = m.load(max_size);
-            let events = classify_one(classifier, &msg);
-            drop(msg);
-            encode_events(events, format, args.bounces_only)
+        .map(|m| match m.load(max_size) {
+            Loaded::Message(msg) => {
+                let events = guarded(&msg.source, || classify_one(classifier, &msg));
+                drop(msg);
+                encode_events(events, format, args.bounces_only).map(Outcome::Classified)
+            }
+            Loaded::Several(path) => Ok(Outcome::Several(path)),
         })
         .collect();
-    tally.messages += count;
     let mut out = Vec::with_capacity(
         results
             .iter()
-            .map(|r| r.as_ref().map_or(0, |c| c.encoded.len()))
+            .map(|r| match r {
+                Ok(Outcome::Classified(c)) => c.encoded.len(),
+                _ => 0,
+            })
             .sum(),
     );
     for result in results {
-        let classified = result?;
-        if classified.error {
-            tally.errors += 1;
+        match result? {
+            Outcome::Classified(classified) => {
+                tally.messages += 1;
+                if classified.error {
+                    tally.errors += 1;
+                }
+                tally.records += classified.records;
+                tally.bounces += classified.bounces;
+                out.extend_from_slice(&classified.encoded);
+            }
+            Outcome::Several(path) => {
+                // What came before it goes out first, so that records stay in input order.
+                writer.write_encoded(&std::mem::take(&mut out))?;
+                flush_file_of_messages(classifier, &path, writer, args, max_size, tally)?;
+            }
         }
-        tally.records += classified.records;
-        tally.bounces += classified.bounces;
-        out.extend_from_slice(&classified.encoded);
     }
     writer.write_encoded(&out)
+}
+
+/// Classifies the messages of one directory file that holds several, in batches as the
+/// input is, in order.
+fn flush_file_of_messages(
+    classifier: &Classifier,
+    path: &Path,
+    writer: &mut EventWriter,
+    args: &ClassifyArgs,
+    max_size: u64,
+    tally: &mut Tally,
+) -> Result<()> {
+    let mut batch = Vec::with_capacity(BATCH_MESSAGES);
+    let mut batch_bytes = 0usize;
+    read_messages_in(path, max_size, &mut |msg| {
+        batch_bytes += msg.raw.len();
+        batch.push(msg);
+        if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
+            batch_bytes = 0;
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_MESSAGES));
+            flush_batch(classifier, full, writer, args, max_size, tally)?;
+        }
+        Ok(())
+    })?;
+    flush_batch(classifier, batch, writer, args, max_size, tally)
 }
 
 /// Filters, counts and encodes one message's records (on a worker thread).
@@ -225,4 +274,100 @@ fn classify_one(classifier: &Classifier, msg: &InputMessage) -> Vec<Event> {
         }
     }
     events
+}
+
+thread_local! {
+    /// Set while this thread classifies a message (`guarded`): a panic then is reported as
+    /// that message's record, not by the panic hook.
+    static CLASSIFYING: Cell<bool> = const { Cell::new(false) };
+    /// Where the panic being caught happened: the hook is told, `catch_unwind` is not.
+    static PANIC_LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Installs (once) a panic hook that stays silent about panics inside `guarded`, which report
+/// them in one line of their own, and hands every other panic to the hook it replaces.
+fn quiet_panics_while_classifying() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CLASSIFYING.get() {
+                PANIC_LOCATION.set(info.location().map(ToString::to_string));
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Runs `classify` for the message from `source`. Should it panic (a bug, never bad input),
+/// the message gets one record with `error` saying so, counted with the unreadable ones,
+/// one line goes to stderr, and the run goes on with the next message.
+fn guarded(source: &str, classify: impl FnOnce() -> Vec<Event>) -> Vec<Event> {
+    CLASSIFYING.set(true);
+    // Nothing outlives the closure but its result: no half-updated state is seen again.
+    let result = catch_unwind(AssertUnwindSafe(classify));
+    CLASSIFYING.set(false);
+    result.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("unknown panic");
+        let location = PANIC_LOCATION
+            .take()
+            .map(|at| format!(" (at {at})"))
+            .unwrap_or_default();
+        // One line, and not a page of it: a panic message may quote the text it choked on.
+        let what: String = what
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .take(300)
+            .collect();
+        let why = format!("internal error while classifying: {what}{location}");
+        eprintln!("bouncekit: {source}: {why}");
+        vec![Event {
+            source: Some(source.to_string()),
+            kind: Some(Kind::Unknown),
+            error: Some(why),
+            ..Event::default()
+        }]
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_while_classifying_becomes_that_messages_record() {
+        quiet_panics_while_classifying();
+        let events = guarded("bad.eml", || {
+            let text = "é";
+            // The kind of bug this guards against: a byte offset inside a character.
+            let cut = std::hint::black_box(1);
+            vec![Event {
+                diagnostic: Some(text[cut..].to_string()),
+                ..Event::default()
+            }]
+        });
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].source.as_deref(), Some("bad.eml"));
+        assert_eq!(events[0].kind, Some(Kind::Unknown));
+        let error = events[0].error.as_deref().unwrap_or_default();
+        assert!(
+            error.starts_with("internal error while classifying: ")
+                && error.contains("byte index 1 is not a char boundary")
+                && error.contains("(at src/cmd/classify.rs:")
+                && !error.contains('\n'),
+            "{error}"
+        );
+        // The next message is classified as usual, and a panic elsewhere is not caught.
+        let events = guarded("good.eml", || vec![Event::default()]);
+        assert_eq!(events.len(), 1);
+        assert!(events[0].error.is_none());
+        assert!(!CLASSIFYING.get());
+    }
 }

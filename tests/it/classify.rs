@@ -1433,12 +1433,19 @@ fn every_subcommand_help_has_examples() {
 /// The scores we have reached on the corpus, kept as floors so a change that loses ground
 /// fails here. Raise them as the classifier improves.
 const CORPUS_FLOORS: &[(&str, f64)] = &[
-    ("R", 0.993),
-    ("P", 0.995),
-    ("hard_acc", 0.988),
-    ("reason_acc", 0.955),
-    ("status_acc", 0.958),
+    ("R", 1.000),
+    ("P", 1.000),
+    ("hard_acc", 0.993),
+    ("reason_acc", 0.960),
+    ("status_acc", 0.963),
 ];
+
+/// The corpus's genuine non-bounces: nothing but `not_bounce` records may come of them. Its
+/// third "not bounce", rb-issue-368-bug.eml, is a real mailbox-full bounce that sisimai keeps
+/// under not/ only as the regression test of a crash (rb-sisimai PR #369, "out of index in
+/// multipart blocks"); we deliberately report it as soft/mailbox_full, so the scorer counts
+/// it as the one false positive (fp_not=1), and it gets no special case.
+const CORPUS_NOT_BOUNCES: &[&str] = &["is-not-bounce-01.eml", "is-not-bounce-02.eml"];
 
 #[test]
 fn corpus_scores_stay_above_their_floors() {
@@ -1457,10 +1464,44 @@ fn corpus_scores_stay_above_their_floors() {
         .status()
         .expect("run bouncekit");
     assert!(status.success(), "classify failed on the corpus");
+    // The corpus expects, per file, the results of every message the file holds (sisimai reads
+    // each file as an mbox: rfc3464-28.eml holds two reports); we name the messages of a file
+    // that holds several `file:N`, and the scorer matches a record to a file by its name.
+    let records: Vec<Value> = fs::read_to_string(&out_path)
+        .expect("read the corpus records")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON record"))
+        .collect();
+    let by_file: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if let Some((file, n)) = text(&r, "source").rsplit_once(':')
+                && n.parse::<u32>().is_ok()
+            {
+                r["source"] = file.into();
+            }
+            r
+        })
+        .collect();
+    let by_file_path = sandbox.path().join("corpus-by-file.jsonl");
+    let lines: String = by_file.iter().map(|r| format!("{r}\n")).collect();
+    fs::write(&by_file_path, lines).expect("write the records by file");
+    for name in CORPUS_NOT_BOUNCES {
+        let kinds: Vec<&str> = by_file
+            .iter()
+            .filter(|r| Path::new(text(r, "source")).file_name() == Some(name.as_ref()))
+            .map(|r| text(r, "kind"))
+            .collect();
+        assert!(
+            !kinds.is_empty() && kinds.iter().all(|k| *k == "not_bounce"),
+            "{name} is no bounce, but gave the kinds {kinds:?}"
+        );
+    }
     let scored = Command::new("python3")
         .arg(corpus.join("score"))
         .arg(corpus.join("expected.jsonl"))
-        .arg(&out_path)
+        .arg(&by_file_path)
         .output()
         .expect("run the corpus scorer (python3)");
     let report = String::from_utf8_lossy(&scored.stdout);
