@@ -53,15 +53,47 @@ impl InputMessage {
                 let msg = read_file(&path, max_size);
                 // Judged by its start, as a file named on the command line is (an mbox over
                 // `max_size` is read message by message all the same).
-                if sniff(&msg.raw) != StreamKind::Single {
-                    Loaded::Several(path)
-                } else {
-                    Loaded::Message(msg)
+                match sniff(&msg.raw) {
+                    StreamKind::Single => Loaded::Message(msg),
+                    StreamKind::Mbox if is_message_file(&path) => {
+                        Loaded::Message(without_from_line(msg))
+                    }
+                    _ => Loaded::Several(path),
                 }
             }
             None => Loaded::Message(self),
         }
     }
+}
+
+/// A `.eml` file is one message, whatever its lines: one saved with its mbox From_ line may
+/// quote another message whose own From_ line is no separator (`.eml` files are not mbox
+/// files, whose writers quote such lines as `>From `).
+fn is_message_file(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
+}
+
+/// The message without the From_ line it was saved with (the envelope, no part of it).
+fn without_from_line(mut msg: InputMessage) -> InputMessage {
+    let start = msg
+        .raw
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    if msg.raw[start..].starts_with(b"From ") {
+        // The line ends at LF, CRLF or a lone CR, as an mbox's lines do.
+        let cut = match msg.raw[start..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+        {
+            None => msg.raw.len(),
+            Some(i) if msg.raw[start + i..].starts_with(b"\r\n") => start + i + 2,
+            Some(i) => start + i + 1,
+        };
+        msg.raw.drain(..cut);
+    }
+    msg
 }
 
 /// Reads the messages of a directory's file that holds several (`Loaded::Several`), as if it
@@ -217,6 +249,14 @@ fn read_input(
             })?;
         }
         return Ok(());
+    }
+    if is_message_file(path) {
+        let msg = read_file(path, max_size);
+        return each(if sniff(&msg.raw) == StreamKind::Mbox {
+            without_from_line(msg)
+        } else {
+            msg
+        });
     }
     let reader = open_input(input)?;
     read_stream(reader, input, false, max_size, each)

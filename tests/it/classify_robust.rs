@@ -556,3 +556,27 @@ fn a_message_over_a_max_size_of_1m_gets_an_error_record_in_every_input_form() {
         &[("recipient", is("adam@example.org")), ("error", missing())],
     );
 }
+
+#[test]
+fn an_eml_file_is_one_message_even_when_it_quotes_a_from_line() {
+    // A bounce saved with its From_ line, quoting the returned message with that message's own
+    // From_ line after a blank line: in an mbox that would be a separator, in a .eml it is text.
+    let mut saved = b"From MAILER-DAEMON Tue Mar  4 10:16:00 2025\n".to_vec();
+    saved.extend_from_slice(&fixture_bytes("exim_user_unknown.eml"));
+    saved.extend_from_slice(
+        b"\nFrom news@example.com Tue Mar  4 10:15:00 2025\nSubject: quoted\n\nhello\n",
+    );
+    let sb = Sandbox::new();
+    sb.write("dir/bounce.eml", &saved);
+    sb.write("dir/bounce.mbox", &saved);
+    let alone = sb.run(&["classify", "dir/bounce.eml"]).ok_records();
+    assert_eq!(sources(&alone), vec!["dir/bounce.eml"], "{alone:#?}");
+    assert_eq!(text(single(&alone), "kind"), "hard");
+    let in_dir = sb.run(&["classify", "dir"]).ok_records();
+    assert_eq!(
+        sources(&in_dir),
+        vec!["dir/bounce.eml", "dir/bounce.mbox:1", "dir/bounce.mbox:2"],
+        "{in_dir:#?}"
+    );
+    assert_eq!(in_dir[0], alone[0]);
+}
