@@ -33,6 +33,7 @@ const READ_HEADERS: &[&str] = &[
     "Date",
     "Message-ID",
     "In-Reply-To",
+    "References",
     "Reply-To",
     "Sender",
     "Return-Path",
@@ -50,6 +51,9 @@ const READ_HEADERS: &[&str] = &[
     "X-Auto-Reply",
     "X-Vacation",
     "X-Mailer",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Post",
     "X-Bouncekit-Campaign",
     "Content-Type",
 ];

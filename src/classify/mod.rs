@@ -159,23 +159,30 @@ impl Classifier {
         if looks_like_bounce(msg) || (format.is_some() && !autoreply::is_autoreply(msg)) {
             return self.read_text_report(msg, report, format, original);
         }
+        let is_own = |a: &str| self.is_own(a);
         // A mail client's one-click unsubscribe (Apple Mail's, for one) is sent as an
         // auto-reply whose subject says it; the request matters more than the automation.
         if msg
             .headers
             .get("Subject")
             .is_some_and(autoreply::asks_to_unsubscribe)
-            && let Some(event) = autoreply::read_unsubscribe(msg)
+            && let Some(event) = autoreply::read_unsubscribe(msg, &is_own)
         {
             return vec![event];
         }
-        if let Some(event) = autoreply::read_autoreply(msg) {
+        if let Some(event) = autoreply::read_autoreply(msg, &is_own) {
             return vec![event];
         }
-        if let Some(event) = autoreply::read_unsubscribe(msg) {
+        if let Some(event) = autoreply::read_unsubscribe(msg, &is_own) {
             return vec![event];
         }
-        if says_delivery_failed(report) {
+        // "I am on holiday" in a reply's first lines is weaker evidence than a request to be
+        // removed, and than a report that says a delivery failed.
+        let failed = says_delivery_failed(report);
+        if !failed && let Some(event) = autoreply::read_body_autoreply(msg, &is_own) {
+            return vec![event];
+        }
+        if failed {
             let events = self.read_text_report(msg, report, Some("text"), original);
             if events.iter().all(|e| e.recipient.is_some()) {
                 return events;

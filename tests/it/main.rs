@@ -3,6 +3,7 @@
 //! helpers they share.
 
 mod classify;
+mod classify_recognise;
 mod common;
 mod fetch;
 mod full_loop;
