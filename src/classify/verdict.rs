@@ -76,12 +76,28 @@ pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<
     } else {
         status::prefer(event.status.as_deref(), quoted.as_deref(), event.smtp_code)
     };
-    let (mut verdict, diagnostic_decides) = reply::classify_reply_in_context(
-        event.smtp_code,
-        event.status.as_deref(),
-        &diagnostic,
-        || context.folded(),
-    );
+    // "Action: failed" with a 2.x.x status contradicts itself. The action is what the MTA did,
+    // so the failure stands: the success class is not read (the status stays in the record as
+    // written) and the words decide why.
+    let failed_with_success = event.action.as_deref() == Some("failed")
+        && event.status.as_deref().is_some_and(|s| s.starts_with('2'));
+    let (code_read, status_read) = if failed_with_success {
+        (event.smtp_code.filter(|c| *c >= 400), None)
+    } else {
+        (event.smtp_code, event.status.as_deref())
+    };
+    let (mut verdict, diagnostic_decides) =
+        reply::classify_reply_in_context(code_read, status_read, &diagnostic, || context.folded());
+    if verdict.kind == Kind::Delivered && failed_with_success {
+        verdict = reply::Verdict {
+            kind: Kind::Soft,
+            reason: if diagnostic.trim().is_empty() {
+                Reason::Undefined
+            } else {
+                Reason::OnHold
+            },
+        };
+    }
     if verdict.reason == Reason::OnHold && !diagnostic_decides && diagnostic.trim().is_empty() {
         // The report has no words for this recipient and the rest of it names no reason:
         // nothing was said that could be held for a closer look.

@@ -256,3 +256,88 @@ fn words_below_the_reply_are_not_a_request() {
         &[("kind", is("not_bounce"))],
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Delivery-status reports
+// ---------------------------------------------------------------------------------------------
+
+/// A delivery-status report about jan@example.org with one per-recipient group: these fields
+/// (each a whole line, or left out when empty), after a text part of `human` words.
+fn dsn_with(human: &str, fields: &[(&str, &str)]) -> String {
+    let group: String = fields
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}: {v}\n"))
+        .collect();
+    format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nTo: news@example.com\n\
+Subject: Delivery Status Notification\nDate: Tue, 04 Mar 2025 10:40:00 +0000\n\
+Message-ID: <dsn-gen@mx.example.net>\nMIME-Version: 1.0\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n\
+--b\nContent-Type: text/plain\n\n{human}\n\n\
+--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n{group}\n\
+--b\nContent-Type: text/rfc822-headers\n\nFrom: Example News <news@example.com>\n\
+To: jan@example.org\nSubject: Spring sale\nMessage-ID: <campaign-0042.jan@example.com>\n\n--b--\n"
+    )
+}
+
+/// `dsn_with` for Final-Recipient jan@example.org and the usual three fields.
+fn dsn(action: &str, status: &str, diagnostic: &str) -> String {
+    dsn_with(
+        "This is an automatically generated Delivery Status Notification.",
+        &[
+            ("Final-Recipient", "rfc822; jan@example.org"),
+            ("Action", action),
+            ("Status", status),
+            ("Diagnostic-Code", diagnostic),
+        ],
+    )
+}
+
+#[test]
+fn relayed_and_expanded_actions_are_delivered() {
+    for action in ["relayed", "expanded"] {
+        let text = dsn(action, "2.0.0", "smtp; 250 2.0.0 Ok");
+        check(
+            action,
+            single(&classify_text(&text, &[])),
+            &[
+                ("recipient", is("jan@example.org")),
+                ("kind", is("delivered")),
+                ("reason", is("delivered")),
+                ("action", is(action)),
+                ("status", is("2.0.0")),
+                ("format", is("rfc3464")),
+            ],
+        );
+    }
+}
+
+#[test]
+fn a_failed_action_is_never_delivered_whatever_the_status_class() {
+    // Regression: "Action: failed" with "Status: 2.0.0" came out delivered.
+    check(
+        "failed, 2.0.0, mailbox full",
+        single(&classify_text(
+            &dsn("failed", "2.0.0", "smtp; 552 Mailbox is full"),
+            &[],
+        )),
+        &[
+            ("kind", is("soft")),
+            ("reason", is("mailbox_full")),
+            ("status", is("2.0.0")),
+            ("action", is("failed")),
+            ("smtp_code", is(552)),
+        ],
+    );
+    check(
+        "failed, 2.0.0, no words",
+        single(&classify_text(&dsn("failed", "2.0.0", ""), &[])),
+        &[
+            ("kind", is("soft")),
+            ("reason", is("undefined")),
+            ("status", is("2.0.0")),
+            ("action", is("failed")),
+        ],
+    );
+}
