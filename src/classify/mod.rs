@@ -136,13 +136,14 @@ impl Classifier {
                 return events;
             }
         }
-        if let Some(events) = arf::read(msg) {
+        let is_own = |a: &str| self.is_own(a);
+        if let Some(events) = arf::read(msg, &is_own) {
             return events;
         }
-        if let Some(event) = mdn::read(msg) {
+        if let Some(event) = mdn::read(msg, &is_own) {
             return vec![event];
         }
-        if let Some(found) = ses::read(msg).filter(|f| !f.is_empty()) {
+        if let Some(found) = ses::read(msg, &is_own).filter(|f| !f.is_empty()) {
             return found
                 .into_iter()
                 .map(|r| {
@@ -159,7 +160,6 @@ impl Classifier {
         if looks_like_bounce(msg) || (format.is_some() && !autoreply::is_autoreply(msg)) {
             return self.read_text_report(msg, report, format, original);
         }
-        let is_own = |a: &str| self.is_own(a);
         // A mail client's one-click unsubscribe (Apple Mail's, for one) is sent as an
         // auto-reply whose subject says it; the request matters more than the automation.
         if msg

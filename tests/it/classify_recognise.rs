@@ -341,3 +341,119 @@ fn a_failed_action_is_never_delivered_whatever_the_status_class() {
         ],
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Our own addresses, in every recogniser
+// ---------------------------------------------------------------------------------------------
+
+const OWN_DOMAIN: &[&str] = &["--own-domain", "example.com"];
+
+#[test]
+fn arf_naming_our_own_address_falls_back_to_the_returned_to() {
+    // Regression: the complaint was about news@example.com, our own list address.
+    let text = fixture_text("arf_abuse.eml").replace(
+        "Original-Rcpt-To: <marta@example.net>",
+        "Original-Rcpt-To: <news@example.com>",
+    );
+    check(
+        "Original-Rcpt-To is ours",
+        single(&classify_text(&text, OWN_DOMAIN)),
+        &[
+            ("recipient", is("marta@example.net")),
+            ("kind", is("complaint")),
+            ("format", is("arf")),
+        ],
+    );
+    // Nothing but our own addresses: no recipient, still a complaint.
+    let text = text.replace("To: marta@example.net", "To: news@example.com");
+    check(
+        "every candidate is ours",
+        single(&classify_text(&text, OWN_DOMAIN)),
+        &[("recipient", missing()), ("kind", is("complaint"))],
+    );
+}
+
+#[test]
+fn mdn_naming_our_own_address_names_its_reader() {
+    let text = fixture_text("mdn_displayed.eml")
+        .replace("rfc822;jan.nowak@example.org", "rfc822;news@example.com");
+    check(
+        "Final-Recipient is ours",
+        single(&classify_text(&text, OWN_DOMAIN)),
+        &[
+            ("recipient", is("jan.nowak@example.org")),
+            ("kind", is("read")),
+            ("format", is("mdn")),
+        ],
+    );
+    check(
+        "--own-address for every candidate",
+        single(&classify_text(
+            &text,
+            &[
+                "--own-domain",
+                "example.com",
+                "--own-address",
+                "jan.nowak@example.org",
+            ],
+        )),
+        &[("recipient", missing()), ("kind", is("read"))],
+    );
+}
+
+#[test]
+fn ses_notification_naming_our_own_address_falls_back_to_the_destination() {
+    let records = classify_fixture("ses_complaint_own_address.eml", OWN_DOMAIN);
+    check(
+        "complainedRecipients is ours",
+        single(&records),
+        &[
+            ("recipient", is("lena@example.org")),
+            ("kind", is("complaint")),
+            ("format", is("amazonses")),
+        ],
+    );
+}
+
+#[test]
+fn autoreply_and_unsubscribe_from_our_own_address_name_nobody_or_the_verp_recipient() {
+    let from_colleague =
+        |fixture: &str, author: &str| fixture_text(fixture).replace(author, "anna@example.com");
+    for (fixture, author, kind) in [
+        (
+            "ooo_english_subject.eml",
+            "sarah.miller@example.net",
+            "autoreply",
+        ),
+        (
+            "reply_unsubscribe_english.eml",
+            "robert@example.net",
+            "unsubscribe",
+        ),
+    ] {
+        let text = from_colleague(fixture, author);
+        check(
+            fixture,
+            single(&classify_text(&text, OWN_DOMAIN)),
+            &[("recipient", missing()), ("kind", is(kind))],
+        );
+        // A VERP address it was sent back to still names the recipient.
+        let text = text.replace(
+            "To: news@example.com",
+            "To: bounces+jan=example.org@example.com",
+        );
+        check(
+            fixture,
+            single(&classify_text(
+                &text,
+                &[
+                    "--own-domain",
+                    "example.com",
+                    "--verp",
+                    "bounces@example.com",
+                ],
+            )),
+            &[("recipient", is("jan@example.org")), ("kind", is(kind))],
+        );
+    }
+}
