@@ -201,18 +201,34 @@ impl Classifier {
         // diagnostic; most do, so they are read on demand.
         let text_recipients = OnceCell::new();
         let context = ReportContext::of(report_text);
+        // A group that names no recipient (some gateways write only Action and Status) is about
+        // the recipient a VERP address names, unless another group already names that one.
+        let verp_recipient = reports
+            .iter()
+            .any(|r| r.recipient.is_none())
+            .then(|| links::verp_recipient(msg, &self.verp))
+            .flatten()
+            .filter(|v| {
+                !reports
+                    .iter()
+                    .filter_map(|r| r.recipient.as_deref())
+                    .any(|r| address::same(r, v))
+            });
         let mut events = Vec::new();
         for report in reports {
-            if self.is_own(&report.recipient) {
-                continue;
-            }
+            let recipient = match (&report.recipient, &verp_recipient) {
+                (Some(r), _) if self.is_own(r) => continue,
+                (Some(r), _) | (None, Some(r)) => r.clone(),
+                (None, None) => continue,
+            };
             let mut event = Event::default();
             dsn::apply(report, &mut event);
+            event.recipient = Some(recipient.clone());
             if event.diagnostic.is_none() {
                 event.diagnostic = text_recipients
                     .get_or_init(|| text::recipients(report_text, &is_own, &is_own))
                     .iter()
-                    .find(|t| address::same(&t.recipient, &report.recipient))
+                    .find(|t| address::same(&t.recipient, &recipient))
                     .and_then(|t| t.diagnostic.clone());
             }
             judge_with_note(&mut event, &context, report.status_note.as_deref());
@@ -270,6 +286,10 @@ impl Classifier {
                 })
                 .collect();
         }
+        // When no line of the report names the recipient, the recipient comes from the VERP
+        // address or the returned message's To, and the report's words (as an unreadable
+        // report would keep them) are the diagnostic.
+        let named_in_report = !found.is_empty();
         if found.is_empty()
             && let Some(recipient) = verp_recipient
         {
@@ -322,6 +342,10 @@ impl Classifier {
                 };
                 judge(&mut event, &context);
                 format_default(&mut event);
+                if event.diagnostic.is_none() && !named_in_report {
+                    // Filled only now: the verdict was read from the whole report, as before.
+                    event.diagnostic = first_words(report);
+                }
                 event
             })
             .collect()

@@ -457,3 +457,57 @@ fn autoreply_and_unsubscribe_from_our_own_address_name_nobody_or_the_verp_recipi
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// VERP edge cases
+// ---------------------------------------------------------------------------------------------
+
+const VERP: &[&str] = &["--verp", "bounces@example.com"];
+
+#[test]
+fn a_dsn_group_without_a_recipient_keeps_its_fields_and_takes_the_verp_recipient() {
+    // Regression: the DSN was thrown away and the text read instead (soft, undefined, 5.0.900).
+    check(
+        "Action and Status, no Final-Recipient, --verp",
+        single(&classify_fixture("verp_dsn_without_recipient.eml", VERP)),
+        &[
+            ("recipient", is("jan@example.org")),
+            ("kind", is("hard")),
+            ("reason", is("user_unknown")),
+            ("status", is("5.1.1")),
+            ("smtp_code", is(550)),
+            ("action", is("failed")),
+            (
+                "diagnostic",
+                line_with(&["550 5.1.1", "User unknown in local recipient table"]),
+            ),
+            ("remote_mta", is("mx.example.org")),
+            ("reporting_mta", is("gw.example.net")),
+            ("format", is("rfc3464")),
+        ],
+    );
+}
+
+#[test]
+fn a_text_bounce_whose_recipient_comes_from_verp_keeps_its_words() {
+    // Regression: with --verp the diagnostic was null; without it, the record kept the words.
+    let without = classify_fixture("verp_text_bounce_no_reply_line.eml", &[]);
+    let words = single(&without)["diagnostic"].clone();
+    assert!(
+        words
+            .as_str()
+            .is_some_and(|w| w.contains("mailbox is full"))
+    );
+    let with = classify_fixture("verp_text_bounce_no_reply_line.eml", VERP);
+    check(
+        "text bounce, --verp",
+        single(&with),
+        &[
+            ("recipient", is("jan@example.org")),
+            ("kind", is("soft")),
+            ("reason", is("mailbox_full")),
+            ("action", is("failed")),
+            ("diagnostic", Want::Is(words)),
+        ],
+    );
+}
