@@ -468,27 +468,41 @@ A message that you sent could not be delivered.\n\n  jan@example.org\n    host m
     }
 
     #[test]
-    fn user_unknown_needs_evidence_that_the_address_was_refused() {
+    fn a_servers_user_unknown_is_believed_unless_the_report_says_otherwise() {
         // A status that says so.
         let events = classify(&dsn("failed", "5.1.1", "smtp; 550 User unknown"));
         assert_eq!(events[0].kind, Some(Kind::Hard));
-        // A reply to RCPT TO, by its form, when the status names nothing.
-        let events = classify(&dsn(
-            "failed",
-            "5.0.0",
+        // A server's reply under a status that names nothing more: the address is bad (the
+        // requirement's "550 No such user"), whatever form the reply takes.
+        for diagnostic in [
+            "smtp; 550 No such user",
+            "smtp; 550 jan@example.org... No such user",
             "smtp; 550 <jan@example.org>: User unknown",
-        ));
-        assert_eq!(events[0].reason, Some(Reason::UserUnknown));
-        // Neither: a status about the mailbox or policy, or nothing at all.
-        for status in ["5.0.0", "5.2.1", "5.7.1"] {
-            let events = classify(&dsn(
-                "failed",
-                status,
-                "smtp; 550 jan@example.org... No such user",
-            ));
-            assert_eq!(events[0].reason, Some(Reason::Filtered), "{status}");
-            assert_eq!(events[0].kind, Some(Kind::Soft), "{status}");
+        ] {
+            let events = classify(&dsn("failed", "5.0.0", diagnostic));
+            assert_eq!(events[0].reason, Some(Reason::UserUnknown), "{diagnostic}");
+            assert_eq!(events[0].kind, Some(Kind::Hard), "{diagnostic}");
         }
+        // A status about the mailbox or policy, words that name a filter, or a transcript whose
+        // refusal answered DATA: a filter refused this message, not the address.
+        for (status, diagnostic) in [
+            ("5.2.1", "smtp; 550 jan@example.org... No such user"),
+            ("5.7.1", "smtp; 550 jan@example.org... No such user"),
+            ("5.0.0", "smtp; 550 No such user (content filter)"),
+            ("5.0.0", "smtp; 550 User unknown - rejected by spam policy"),
+        ] {
+            let events = classify(&dsn("failed", status, diagnostic));
+            assert_eq!(events[0].reason, Some(Reason::Filtered), "{diagnostic}");
+            assert_eq!(events[0].kind, Some(Kind::Soft), "{diagnostic}");
+        }
+        let transcript = dsn("failed", "5.0.0", "smtp; 550 No such user").replace(
+            "Delivery failed.",
+            "... while talking to mx.example.org.:\n>>> DATA\n<<< 550 No such user",
+        );
+        assert_eq!(classify(&transcript)[0].reason, Some(Reason::Filtered));
+        // Words with no reply code are the report's own summary: they need evidence.
+        let events = classify(&dsn("failed", "5.0.0", "x-local; User unknown"));
+        assert_eq!(events[0].reason, Some(Reason::Filtered));
         // A directory's own answer stands on its own.
         let events = classify(&dsn(
             "failed",
@@ -576,9 +590,18 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
 
     #[test]
     fn a_providers_documented_words_for_a_missing_mailbox_stand() {
+        // Under a status that names nothing more, RFC 5321's words are believed from anyone.
         let report = dsn(
             "failed",
             "5.5.0",
+            "smtp;550 Requested action not taken: mailbox unavailable",
+        );
+        assert_eq!(classify(&report)[0].reason, Some(Reason::UserUnknown));
+        // Under a policy status they are a filter's, unless the provider documents them as its
+        // answer for an address that does not exist.
+        let report = dsn(
+            "failed",
+            "5.7.1",
             "smtp;550 Requested action not taken: mailbox unavailable",
         );
         assert_eq!(classify(&report)[0].reason, Some(Reason::Filtered));

@@ -140,12 +140,12 @@ pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<
                 kind: Kind::Soft,
                 reason: Reason::Suspended,
             };
-        } else if !address_refused(event.status.as_deref(), stages, words)
+        } else if !address_refused(event, stages, words, context)
             && !provider_says_no_such_user(event, words)
         {
             // "User unknown" is also what content filters and recipients' own block lists
-            // answer after DATA, to give nothing away; without a sign that the address itself
-            // was refused, it is a filter's refusal: soft, never a reason to drop the address.
+            // answer after DATA, to give nothing away; when the report says that is what
+            // happened, it is a filter's refusal: soft, never a reason to drop the address.
             verdict = reply::Verdict {
                 kind: Kind::Soft,
                 reason: Reason::Filtered,
@@ -187,20 +187,76 @@ pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<
     });
 }
 
-/// Is there evidence that a "user unknown" refusal concerned the address itself? A status code
-/// that says so (X.1.1 and kin), a refusal in reply to RCPT TO (said by the report, or implied
-/// by a reply that names the address when the status says nothing else), or a directory's own
-/// answer (`reply::says_lookup_failed`). A refusal after DATA is never about the address.
-fn address_refused(status: Option<&str>, stages: reply::Stages, words: &str) -> bool {
+/// Does a "user unknown" refusal concern the address itself?
+///
+/// A server's reply (it has an SMTP reply code) that says "No such user" under a status that
+/// names nothing more (none, or X.0.0) is taken at its word unless the report says otherwise:
+/// words that name a filter, content or spam policy (`NOT_ABOUT_THE_ADDRESS`), or a session
+/// transcript whose refusal answered DATA (`DATA_TRANSCRIPTS`), say a filter refused this
+/// message. Words without a reply code ("a@b.example [User unknown]") are a report's own
+/// summary, which filtering gateways also write: they need the evidence any verdict has, a
+/// status that says "user unknown" (X.1.1 and kin), a refusal in reply to RCPT TO, a reply
+/// that names the address, or a directory's own answer (`reply::says_lookup_failed`). A
+/// refusal the report places after DATA is never about the address.
+fn address_refused(
+    event: &Event,
+    stages: reply::Stages,
+    words: &str,
+    context: &ReportContext,
+) -> bool {
     if stages.data {
         return false;
     }
-    let status_reason = status.and_then(reply::reason_from_status);
+    let status_reason = event.status.as_deref().and_then(reply::reason_from_status);
     let status_says_nothing = status_reason.is_none_or(|r| r == Reason::Undefined);
+    let servers_reply = event.smtp_code.is_some_and(|c| c >= 500);
     status_reason == Some(Reason::UserUnknown)
         || stages.rcpt
         || (status_says_nothing && reply::reply_names_recipient(words))
         || reply::says_lookup_failed(words)
+        || (status_says_nothing
+            && servers_reply
+            && !names_a_filter(words)
+            && !transcript_answers_data(context.folded()))
+}
+
+/// Session transcripts, folded into one line, whose refusal is the answer to DATA: Sendmail's
+/// ">>> DATA" then "<<< 550 ...", and reports that name the refused command under a "SMTP
+/// command" heading. They are weaker than the report's own words (`reply::stages_named`): with
+/// pipelining the first reply after DATA may still be a RCPT's, so they only keep a reply
+/// that names nothing else from being taken at its word. 554 is left out: it is also the
+/// "no valid recipients" answer to DATA after every RCPT was refused.
+const DATA_TRANSCRIPTS: &[&str] = &[
+    ">>> data <<< 550",
+    ">>> data <<< 551",
+    ">>> data <<< 552",
+    ">>> data <<< 553",
+    "smtp command data",
+    "smtp command: data",
+];
+
+fn transcript_answers_data(folded: &str) -> bool {
+    DATA_TRANSCRIPTS
+        .iter()
+        .any(|p| contains_ignore_ascii_case(folded, p))
+}
+
+/// Words that, next to "user unknown", say a filter refused the message rather than that the
+/// address does not exist ("550 No such user (content filter)", "user unknown - spam policy").
+/// Not a bare "content", which every "Content-Type" has.
+const NOT_ABOUT_THE_ADDRESS: &[&str] = &[
+    "filter",
+    "spam",
+    "policy",
+    "policies",
+    "content rejected",
+    "content restriction",
+];
+
+fn names_a_filter(words: &str) -> bool {
+    NOT_ABOUT_THE_ADDRESS
+        .iter()
+        .any(|w| contains_ignore_ascii_case(words, w))
 }
 
 /// Providers whose generic words are their documented answer for an address that does not

@@ -511,3 +511,93 @@ fn a_text_bounce_whose_recipient_comes_from_verp_keeps_its_words() {
         ],
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The phrases of requirements.md, end to end
+// ---------------------------------------------------------------------------------------------
+
+/// The wordings requirements.md lists for an address that does not exist.
+const USER_UNKNOWN_PHRASES: &[&str] = &[
+    "User unknown",
+    "No such user",
+    "mailbox unavailable",
+    "invalid recipient",
+    "not a valid mailbox",
+    "no mailbox here by that name",
+    "User unknown in virtual mailbox table",
+];
+
+/// A plain-text bounce that quotes the server's reply and says nothing of the SMTP stage.
+fn text_bounce(reply: &str) -> String {
+    format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\nTo: news@example.com\n\
+Subject: Mail delivery failed: returning message to sender\nDate: Tue, 04 Mar 2025 10:50:00 +0000\n\
+Message-ID: <text-gen@mx.example.net>\n\n\
+A message that you sent could not be delivered to one or more of its recipients.\n\n\
+  jan@example.org\n    {reply}\n"
+    )
+}
+
+#[test]
+fn required_user_unknown_phrases_are_hard_in_a_dsn_with_a_status_that_names_nothing() {
+    // Regression: with Status 5.0.0 and no sign of the SMTP stage these came out soft/filtered,
+    // so "550 No such user" never suppressed the address.
+    for phrase in USER_UNKNOWN_PHRASES {
+        let text = dsn("failed", "5.0.0", &format!("smtp; 550 {phrase}"));
+        check(
+            phrase,
+            single(&classify_text(&text, &[])),
+            &[
+                ("recipient", is("jan@example.org")),
+                ("kind", is("hard")),
+                ("reason", is("user_unknown")),
+                ("status", is("5.0.0")),
+                ("smtp_code", is(550)),
+                ("format", is("rfc3464")),
+            ],
+        );
+    }
+}
+
+#[test]
+fn required_user_unknown_phrases_are_hard_in_a_text_bounce() {
+    for phrase in USER_UNKNOWN_PHRASES {
+        let text = text_bounce(&format!("550 {phrase}"));
+        check(
+            phrase,
+            single(&classify_text(&text, &[])),
+            &[
+                ("recipient", is("jan@example.org")),
+                ("kind", is("hard")),
+                ("reason", is("user_unknown")),
+                ("smtp_code", is(550)),
+                ("action", is("failed")),
+            ],
+        );
+    }
+}
+
+#[test]
+fn a_user_unknown_that_a_filter_gave_is_not_the_addresss_fault() {
+    // What the rule keeps: the report says a filter refused the message, or that the refusal
+    // answered DATA.
+    for (what, text) in [
+        (
+            "filter words",
+            dsn("failed", "5.0.0", "smtp; 550 No such user (content filter)"),
+        ),
+        (
+            "after DATA",
+            text_bounce("550 No such user").replace(
+                "    550 No such user",
+                "    SMTP error from remote mail server after end of data:\n    550 No such user",
+            ),
+        ),
+    ] {
+        check(
+            what,
+            single(&classify_text(&text, &[])),
+            &[("kind", is("soft")), ("reason", is("filtered"))],
+        );
+    }
+}
