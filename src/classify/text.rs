@@ -91,15 +91,45 @@ const MTA_SIGNATURES: &[(&str, &str)] = &[
     ),
     ("amazonses", "amazon ses"),
     ("amazonses", "amazonses.com"),
-    ("mailru", "mail.ru"),
-    ("gmx", "gmx"),
     (
         "messagingserver",
         "this report relates to a message you sent",
     ),
     ("mimecast", "mimecast"),
-    ("messagelabs", "messagelabs"),
 ];
+
+/// Providers that write their reports with software of their own (GMX and mail.ru in Exim's
+/// words, MessageLabs in its own), known by the domain of the mail system the report comes
+/// from: (format name, domain, or an ending after a dot). Checked before `MTA_SIGNATURES`.
+/// Their names are no signature in the text: a person writing from jan@gmx.de or
+/// ivan@mail.ru, or a footer saying "scanned by MessageLabs", sends no report.
+const PROVIDER_SENDERS: &[(&str, &str)] = &[
+    ("gmx", "gmx.net"),
+    ("gmx", "gmx.de"),
+    ("gmx", "gmx.com"),
+    ("gmx", "gmx.at"),
+    ("gmx", "gmx.ch"),
+    ("mailru", "mail.ru"),
+    ("messagelabs", "messagelabs.com"),
+];
+
+/// The provider whose mail system (MAILER-DAEMON@, postmaster@, ...) sent the report.
+fn provider_format(msg: &Message) -> Option<&'static str> {
+    let from = address::find_first(msg.headers.get("From")?)?;
+    if !address::is_system_address(&from) {
+        return None;
+    }
+    let (_, domain) = address::split(&from);
+    PROVIDER_SENDERS
+        .iter()
+        .find(|(_, d)| {
+            domain == *d
+                || domain
+                    .strip_suffix(d)
+                    .is_some_and(|head| head.ends_with('.'))
+        })
+        .map(|(name, _)| *name)
+}
 
 /// How sure an anchor is that the address it finds is a failed recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,8 +310,12 @@ fn is_header_line(lower: &str) -> bool {
     .any(|h| lower.starts_with(h))
 }
 
-/// The software that wrote the report, when a signature phrase says so.
+/// The provider or software that wrote the report, when its mail system's address or a
+/// signature phrase says so.
 pub fn mta_format(msg: &Message, report: &str) -> Option<&'static str> {
+    if let Some(provider) = provider_format(msg) {
+        return Some(provider);
+    }
     let haystack = format!(
         "{}\n{}\n{}",
         report.to_ascii_lowercase(),
@@ -535,5 +569,28 @@ mod tests {
             &none,
         );
         assert_eq!(found[0].recipient, "a@b.example");
+    }
+
+    #[test]
+    fn a_providers_report_is_known_by_its_mail_systems_address() {
+        let msg = |from: &str| {
+            let raw = format!("From: {from}\nTo: news@example.com\nSubject: Hello\n\nHello.\n");
+            Message::from_mail(&mailparse::parse_mail(raw.as_bytes()).unwrap())
+        };
+        assert_eq!(
+            mta_format(&msg("Mail Delivery System <mailer-daemon@gmx.net>"), ""),
+            Some("gmx")
+        );
+        assert_eq!(
+            mta_format(&msg("<MAILER-DAEMON@corp.mail.ru>"), ""),
+            Some("mailru")
+        );
+        // A person at the provider, or its name in the text, is no report.
+        assert_eq!(mta_format(&msg("Jan <jan@gmx.de>"), ""), None);
+        assert_eq!(mta_format(&msg("Ivan <ivan@mail.ru>"), "see mail.ru"), None);
+        assert_eq!(
+            mta_format(&msg("Jan <jan@example.org>"), "Scanned by MessageLabs"),
+            None
+        );
     }
 }

@@ -601,3 +601,23 @@ fn a_user_unknown_that_a_filter_gave_is_not_the_addresss_fault() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Vendor text bounces
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn mail_from_a_person_at_gmx_or_mail_ru_is_no_report() {
+    // Regression: "gmx" or "mail.ru" anywhere in From, Subject or text made a message a report.
+    for from in ["Jan <jan@gmx.de>", "Ivan <ivan@mail.ru>"] {
+        let text = format!(
+            "From: {from}\nTo: news@example.com\nSubject: Question about the offer\n\
+Message-ID: <q@example.net>\n\nIs the offer still valid?\n"
+        );
+        check(
+            from,
+            single(&classify_text(&text, &[])),
+            &[("kind", is("not_bounce")), ("format", missing())],
+        );
+    }
+}
