@@ -361,6 +361,8 @@ fn recipients_in_lines(
     is_sender: &dyn Fn(&str) -> bool,
 ) -> Vec<TextRecipient> {
     let mut found: Vec<TextRecipient> = Vec::new();
+    // How each of `found` was named: a line's shape beats a sentence.
+    let mut named: Vec<Strength> = Vec::new();
     let mut anchor_lines = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if line.len() > 1000 {
@@ -384,18 +386,28 @@ fn recipients_in_lines(
         anchor_lines.push(i);
         let diagnostic = diagnostic_after(lines, i, &rest);
         match found
-            .iter_mut()
-            .find(|f| address::same(&f.recipient, &recipient))
+            .iter()
+            .position(|f| address::same(&f.recipient, &recipient))
         {
-            Some(existing) => {
-                if existing.diagnostic.is_none() {
-                    existing.diagnostic = diagnostic;
+            Some(k) => {
+                // The words after a line that names the address by its shape beat the rest of
+                // a sentence that mentioned it first (Office 365: "Your message to a@b
+                // couldn't be delivered.", then "a@b" alone and the server's reply).
+                let stronger = strength == Strength::Strong && named[k] == Strength::Weak;
+                if found[k].diagnostic.is_none() || (stronger && diagnostic.is_some()) {
+                    found[k].diagnostic = diagnostic;
+                }
+                if stronger {
+                    named[k] = strength;
                 }
             }
-            None => found.push(TextRecipient {
-                recipient,
-                diagnostic,
-            }),
+            None => {
+                found.push(TextRecipient {
+                    recipient,
+                    diagnostic,
+                });
+                named.push(strength);
+            }
         }
     }
     found
@@ -452,6 +464,12 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
         while j < lines.len() && lines[j].is_empty() && j < i + 3 {
             j += 1;
         }
+        // Domino puts a heading of its own between the address and the reason ("because:").
+        if lines.get(j).is_some_and(|l| is_heading(l))
+            && lines.get(j + 1).is_some_and(|l| l.is_empty())
+        {
+            j += 2;
+        }
     }
     while j < lines.len() && !lines[j].is_empty() && !lines[j].starts_with("--") && words.len() < 8
     {
@@ -472,6 +490,11 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
     let text = words.join(" ");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!text.is_empty()).then_some(text)
+}
+
+/// A short line that only introduces what follows ("because:", "Reason:").
+fn is_heading(line: &str) -> bool {
+    line.len() <= 20 && line.ends_with(':') && !line.contains('@') && !line.contains(' ')
 }
 
 /// Can the line just above a bare address (with nothing below it) be its reason? Not a blank
@@ -591,6 +614,27 @@ mod tests {
         assert_eq!(
             mta_format(&msg("Jan <jan@example.org>"), "Scanned by MessageLabs"),
             None
+        );
+    }
+
+    #[test]
+    fn a_heading_between_the_address_and_its_reason_is_skipped() {
+        let report = "was not delivered to:\n\n  a@b.example\n\nbecause:\n\n  User a (a@b.example) not listed in Domino Directory\n";
+        let found = recipients(report, &none, &none);
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("User a (a@b.example) not listed in Domino Directory")
+        );
+    }
+
+    #[test]
+    fn the_words_after_the_address_alone_beat_a_sentence_that_named_it_first() {
+        let report = "Your message to a@b.example couldn't be delivered.\n\na@b.example\nRemote Server returned '550 5.1.10 RecipientNotFound'\n";
+        let found = recipients(report, &none, &none);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("Remote Server returned '550 5.1.10 RecipientNotFound'")
         );
     }
 }

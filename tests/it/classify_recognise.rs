@@ -607,6 +607,116 @@ fn a_user_unknown_that_a_filter_gave_is_not_the_addresss_fault() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
+fn vendor_text_bounces_name_the_recipient_and_the_reason() {
+    // (fixture, recipient, kind, reason, format)
+    for (fixture, recipient, kind, reason, format) in [
+        (
+            "courier_user_unknown.eml",
+            "dorota@example.org",
+            "hard",
+            "user_unknown",
+            "courier",
+        ),
+        (
+            "exchange_user_unknown.eml",
+            "wojciech@example.org",
+            "hard",
+            "user_unknown",
+            "exchange",
+        ),
+        (
+            "office365_recipient_not_found.eml",
+            "agnieszka@example.org",
+            "hard",
+            "user_unknown",
+            "office365",
+        ),
+        (
+            "yahoo_mailbox_full.eml",
+            "krzysztof@example.org",
+            "soft",
+            "mailbox_full",
+            "yahoo",
+        ),
+        (
+            "outlook_blocked.eml",
+            "barbara@example.org",
+            "block",
+            "blocked",
+            "outlook",
+        ),
+        (
+            "domino_user_unknown.eml",
+            "stanislaw@example.org",
+            "hard",
+            "user_unknown",
+            "domino",
+        ),
+        (
+            "gmx_user_unknown.eml",
+            "jadwiga@example.org",
+            "hard",
+            "user_unknown",
+            "gmx",
+        ),
+        (
+            "mailru_mailbox_full.eml",
+            "bogdan@example.org",
+            "soft",
+            "mailbox_full",
+            "mailru",
+        ),
+        (
+            "messagelabs_user_unknown.eml",
+            "elzbieta@example.org",
+            "hard",
+            "user_unknown",
+            "messagelabs",
+        ),
+    ] {
+        check(
+            fixture,
+            single(&classify_fixture(fixture, &[])),
+            &[
+                ("recipient", is(recipient)),
+                ("kind", is(kind)),
+                ("reason", is(reason)),
+                ("format", is(format)),
+                ("action", is("failed")),
+                ("diagnostic", non_empty()),
+                ("error", missing()),
+            ],
+        );
+    }
+}
+
+#[test]
+fn vendor_reports_keep_the_servers_words() {
+    // Domino puts "because:" between the address and the reason; Office 365 names the address
+    // in a sentence before the line that carries the server's reply.
+    check(
+        "Domino",
+        single(&classify_fixture("domino_user_unknown.eml", &[])),
+        &[(
+            "diagnostic",
+            is("User stanislaw (stanislaw@example.org) not listed in Domino Directory"),
+        )],
+    );
+    check(
+        "Office 365",
+        single(&classify_fixture("office365_recipient_not_found.eml", &[])),
+        &[
+            (
+                "diagnostic",
+                line_with(&["550 5.1.10", "RESOLVER.ADR.RecipientNotFound"]),
+            ),
+            ("status", is("5.1.10")),
+            ("smtp_code", is(550)),
+        ],
+    );
+}
+
+#[test]
 fn mail_from_a_person_at_gmx_or_mail_ru_is_no_report() {
     // Regression: "gmx" or "mail.ru" anywhere in From, Subject or text made a message a report.
     for from in ["Jan <jan@gmx.de>", "Ivan <ivan@mail.ru>"] {
