@@ -10,7 +10,10 @@ use crate::classify::mime::{Message, PartRole};
 use crate::record::{Event, Kind, Reason};
 
 /// The events of a feedback report, or `None` when the message has no feedback-report part.
-pub fn read(msg: &Message) -> Option<Vec<Event>> {
+/// None of our own addresses (`is_own`) is ever the recipient: when the report names only
+/// ours, the returned message's To is asked next, and when that is ours too the event has no
+/// recipient (the caller may still find one in a VERP address).
+pub fn read(msg: &Message, is_own: &dyn Fn(&str) -> bool) -> Option<Vec<Event>> {
     let part = msg.parts_with(PartRole::FeedbackReport).next()?;
     let groups = parse_groups(&part.text());
     let get = |name: &str| groups.iter().find_map(|g| g.get(name)).map(str::to_string);
@@ -24,11 +27,17 @@ pub fn read(msg: &Message) -> Option<Vec<Event>> {
                 .chain(g.get_all("Removal-Recipient"))
         })
         .filter_map(address::find_first)
+        .filter(|a| !is_own(a))
         .collect();
     if recipients.is_empty()
         && let Some(returned) = msg.returned_headers_ref()
     {
-        recipients.extend(returned.get_all("To").flat_map(address::find_all));
+        recipients.extend(
+            returned
+                .get_all("To")
+                .flat_map(address::find_all)
+                .filter(|a| !is_own(a)),
+        );
     }
     recipients.dedup();
 
@@ -84,7 +93,7 @@ Content-Type: text/plain\n\nA complaint.\n--b\nContent-Type: message/feedback-re
             "Feedback-Type: abuse\nOriginal-Rcpt-To: a@one.example\nOriginal-Rcpt-To: <b@two.example>",
             "From: news@example.com\nTo: someone@else.example\n",
         );
-        let events = read(&msg).unwrap();
+        let events = read(&msg, &|_| false).unwrap();
         let who: Vec<_> = events
             .iter()
             .map(|e| e.recipient.clone().unwrap())
@@ -99,9 +108,24 @@ Content-Type: text/plain\n\nA complaint.\n--b\nContent-Type: message/feedback-re
             "Feedback-Type: opt-out",
             "From: news@example.com\nTo: Jan <jan@example.org>\n",
         );
-        let events = read(&msg).unwrap();
+        let events = read(&msg, &|_| false).unwrap();
         assert_eq!(events[0].recipient.as_deref(), Some("jan@example.org"));
         assert_eq!(events[0].kind, Some(Kind::Unsubscribe));
+    }
+
+    #[test]
+    fn our_own_address_is_never_the_recipient() {
+        let msg = report(
+            "Feedback-Type: abuse\nOriginal-Rcpt-To: news@example.com",
+            "From: news@example.com\nTo: Jan <jan@example.org>\n",
+        );
+        let ours = |a: &str| a.ends_with("@example.com");
+        let events = read(&msg, &ours).unwrap();
+        assert_eq!(events[0].recipient.as_deref(), Some("jan@example.org"));
+        let all = |_: &str| true;
+        let events = read(&msg, &all).unwrap();
+        assert_eq!(events[0].recipient, None);
+        assert_eq!(events[0].kind, Some(Kind::Complaint));
     }
 
     #[test]

@@ -19,7 +19,9 @@ struct PerMessage {
 /// One per-recipient group, as written in the report.
 #[derive(Debug, Default, Clone)]
 pub struct RecipientReport {
-    pub recipient: String,
+    /// `None` for a group that has an Action or Status but no recipient field (some gateways
+    /// write no Final-Recipient); the caller may know the recipient from elsewhere (VERP).
+    pub recipient: Option<String>,
     pub action: Option<String>,
     pub status: Option<String>,
     /// The reporting MTA's own words beside the Status code ("5.2.1 (mailbox disabled, not
@@ -95,7 +97,11 @@ fn recipient_group(group: &FieldGroup, per_message: &PerMessage) -> Option<Recip
     ]
     .iter()
     .filter_map(|name| group.get(name))
-    .find_map(|v| address::normalize(strip_type(v)).or_else(|| address::find_first(v)))?;
+    .find_map(|v| address::normalize(strip_type(v)).or_else(|| address::find_first(v)));
+    if recipient.is_none() && group.get("Action").is_none() && group.get("Status").is_none() {
+        // The per-message group, or something else that reports on no recipient.
+        return None;
+    }
     let clean = |v: &str| {
         let v = collapse_whitespace(v);
         (!v.is_empty()).then_some(v)
@@ -137,7 +143,7 @@ pub fn collapse_whitespace(text: &str) -> String {
 
 /// Fills the DSN fields of an event.
 pub fn apply(report: &RecipientReport, event: &mut Event) {
-    event.recipient = Some(report.recipient.clone());
+    event.recipient = report.recipient.clone();
     event.action = report.action.clone();
     event.status = report.status.clone();
     event.diagnostic = report.diagnostic.clone();
@@ -159,7 +165,7 @@ Original-Recipient: rfc822;C@D.Example\nFinal-Recipient: rfc822; c@d.example\nAc
         let mut out = Vec::new();
         read_part(text, &mut out);
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].recipient, "a@b.example");
+        assert_eq!(out[0].recipient.as_deref(), Some("a@b.example"));
         assert_eq!(out[0].status.as_deref(), Some("5.1.1"));
         assert_eq!(
             out[0].diagnostic.as_deref(),
@@ -167,7 +173,7 @@ Original-Recipient: rfc822;C@D.Example\nFinal-Recipient: rfc822; c@d.example\nAc
         );
         assert_eq!(out[0].reporting_mta.as_deref(), Some("mx.example.org"));
         assert_eq!(out[0].envelope_id.as_deref(), Some("abc123"));
-        assert_eq!(out[1].recipient, "c@d.example");
+        assert_eq!(out[1].recipient.as_deref(), Some("c@d.example"));
         assert_eq!(out[1].action.as_deref(), Some("delayed"));
         assert_eq!(out[0].status_note, None);
         let mut out = Vec::new();
@@ -180,5 +186,18 @@ Original-Recipient: rfc822;C@D.Example\nFinal-Recipient: rfc822; c@d.example\nAc
             out[0].status_note.as_deref(),
             Some("mailbox disabled, not accepting messages")
         );
+    }
+
+    #[test]
+    fn a_group_without_a_recipient_is_kept_when_it_reports_something() {
+        let mut out = Vec::new();
+        read_part(
+            "Reporting-MTA: dns; gw.example.net\n\nAction: failed\nStatus: 5.1.1\n",
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].recipient, None);
+        assert_eq!(out[0].status.as_deref(), Some("5.1.1"));
+        assert_eq!(out[0].reporting_mta.as_deref(), Some("gw.example.net"));
     }
 }

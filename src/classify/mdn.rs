@@ -8,15 +8,29 @@ use crate::classify::fields::{parse_groups, strip_type};
 use crate::classify::mime::{Message, PartRole};
 use crate::record::{Event, Kind, Reason};
 
-/// The event of a read receipt, or `None` when the message has no disposition part.
-pub fn read(msg: &Message) -> Option<Event> {
+/// The event of a read receipt, or `None` when the message has no disposition part. The
+/// recipient is the first of Final-Recipient, Original-Recipient, the receipt's From and the
+/// returned message's To that is not one of our own addresses (`is_own`).
+pub fn read(msg: &Message, is_own: &dyn Fn(&str) -> bool) -> Option<Event> {
     let part = msg.parts_with(PartRole::DispositionNotification).next()?;
     let groups = parse_groups(&part.text());
     let get = |name: &str| groups.iter().find_map(|g| g.get(name)).map(str::to_string);
+    let field_address =
+        |v: String| address::normalize(strip_type(&v)).or_else(|| address::find_first(&v));
+    let returned_to = || {
+        msg.returned_headers_ref().into_iter().flat_map(|h| {
+            h.get_all("To")
+                .flat_map(address::find_all)
+                .collect::<Vec<_>>()
+        })
+    };
     let recipient = get("Final-Recipient")
-        .or_else(|| get("Original-Recipient"))
-        .and_then(|v| address::normalize(strip_type(&v)).or_else(|| address::find_first(&v)))
-        .or_else(|| msg.headers.get("From").and_then(address::find_first));
+        .and_then(field_address)
+        .into_iter()
+        .chain(get("Original-Recipient").and_then(field_address))
+        .chain(msg.headers.get("From").and_then(address::find_first))
+        .chain(returned_to())
+        .find(|a| !is_own(a));
     let disposition = get("Disposition").unwrap_or_default();
     let displayed = disposition_type(&disposition) == "displayed";
     Some(Event {
@@ -72,9 +86,21 @@ Disposition: manual-action/MDN-sent-manually; {disposition}\n--b--\n"
         Message::from_mail(&mail)
     }
 
+    fn read_all(msg: &Message) -> Option<Event> {
+        read(msg, &|_| false)
+    }
+
+    #[test]
+    fn our_own_address_is_never_the_reader() {
+        let msg = receipt("displayed");
+        let ours = |a: &str| a == "jan@example.org";
+        assert_eq!(read(&msg, &ours).unwrap().recipient, None);
+        assert_eq!(read(&msg, &ours).unwrap().kind, Some(Kind::Read));
+    }
+
     #[test]
     fn displayed_is_read_and_links_back() {
-        let event = read(&receipt("displayed")).unwrap();
+        let event = read_all(&receipt("displayed")).unwrap();
         assert_eq!(event.kind, Some(Kind::Read));
         assert_eq!(event.recipient.as_deref(), Some("jan@example.org"));
         assert_eq!(
@@ -86,7 +112,7 @@ Disposition: manual-action/MDN-sent-manually; {disposition}\n--b--\n"
 
     #[test]
     fn other_dispositions_are_never_a_bounce() {
-        let event = read(&receipt("deleted")).unwrap();
+        let event = read_all(&receipt("deleted")).unwrap();
         assert_eq!(event.kind, Some(Kind::NotBounce));
         assert_eq!(event.action.as_deref(), Some("deleted"));
     }

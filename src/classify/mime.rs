@@ -33,6 +33,7 @@ const READ_HEADERS: &[&str] = &[
     "Date",
     "Message-ID",
     "In-Reply-To",
+    "References",
     "Reply-To",
     "Sender",
     "Return-Path",
@@ -50,6 +51,10 @@ const READ_HEADERS: &[&str] = &[
     "X-Auto-Reply",
     "X-Vacation",
     "X-Mailer",
+    "X-NAI-Header",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Post",
     "X-Bouncekit-Campaign",
     "Content-Type",
 ];

@@ -138,13 +138,14 @@ impl Classifier {
                 return events;
             }
         }
-        if let Some(events) = arf::read(msg) {
+        let is_own = |a: &str| self.is_own(a);
+        if let Some(events) = arf::read(msg, &is_own) {
             return events;
         }
-        if let Some(event) = mdn::read(msg) {
+        if let Some(event) = mdn::read(msg, &is_own) {
             return vec![event];
         }
-        if let Some(found) = ses::read(msg).filter(|f| !f.is_empty()) {
+        if let Some(found) = ses::read(msg, &is_own).filter(|f| !f.is_empty()) {
             return found
                 .into_iter()
                 .map(|r| {
@@ -167,17 +168,23 @@ impl Classifier {
             .headers
             .get("Subject")
             .is_some_and(autoreply::asks_to_unsubscribe)
-            && let Some(event) = autoreply::read_unsubscribe(msg)
+            && let Some(event) = autoreply::read_unsubscribe(msg, &is_own)
         {
             return vec![event];
         }
-        if let Some(event) = autoreply::read_autoreply(msg) {
+        if let Some(event) = autoreply::read_autoreply(msg, &is_own) {
             return vec![event];
         }
-        if let Some(event) = autoreply::read_unsubscribe(msg) {
+        if let Some(event) = autoreply::read_unsubscribe(msg, &is_own) {
             return vec![event];
         }
-        if says_delivery_failed(report) {
+        // "I am on holiday" in a reply's first lines is weaker evidence than a request to be
+        // removed, and than a report that says a delivery failed.
+        let failed = says_delivery_failed(report);
+        if !failed && let Some(event) = autoreply::read_body_autoreply(msg, &is_own) {
+            return vec![event];
+        }
+        if failed {
             let events = self.read_text_report(msg, report, Some("text"), original);
             if events.iter().all(|e| e.recipient.is_some()) {
                 return events;
@@ -195,19 +202,35 @@ impl Classifier {
         // The report's own lines for each recipient are only needed when the DSN gives no
         // diagnostic; most do, so they are read on demand.
         let text_recipients = OnceCell::new();
-        let context = ReportContext::of(report_text);
+        let context = ReportContext::of_message(report_text, &msg.headers);
+        // A group that names no recipient (some gateways write only Action and Status) is about
+        // the recipient a VERP address names, unless another group already names that one.
+        let verp_recipient = reports
+            .iter()
+            .any(|r| r.recipient.is_none())
+            .then(|| links::verp_recipient(msg, &self.verp))
+            .flatten()
+            .filter(|v| {
+                !reports
+                    .iter()
+                    .filter_map(|r| r.recipient.as_deref())
+                    .any(|r| address::same(r, v))
+            });
         let mut events = Vec::new();
         for report in reports {
-            if self.is_own(&report.recipient) {
-                continue;
-            }
+            let recipient = match (&report.recipient, &verp_recipient) {
+                (Some(r), _) if self.is_own(r) => continue,
+                (Some(r), _) | (None, Some(r)) => r.clone(),
+                (None, None) => continue,
+            };
             let mut event = Event::default();
             dsn::apply(report, &mut event);
+            event.recipient = Some(recipient.clone());
             if event.diagnostic.is_none() {
                 event.diagnostic = text_recipients
                     .get_or_init(|| text::recipients(report_text, &is_own, &is_own))
                     .iter()
-                    .find(|t| address::same(&t.recipient, &report.recipient))
+                    .find(|t| address::same(&t.recipient, &recipient))
                     .and_then(|t| t.diagnostic.clone());
             }
             judge_with_note(&mut event, &context, report.status_note.as_deref());
@@ -265,6 +288,10 @@ impl Classifier {
                 })
                 .collect();
         }
+        // When no line of the report names the recipient, the recipient comes from the VERP
+        // address or the returned message's To, and the report's words (as an unreadable
+        // report would keep them) are the diagnostic.
+        let named_in_report = !found.is_empty();
         if found.is_empty()
             && let Some(recipient) = verp_recipient
         {
@@ -297,7 +324,7 @@ impl Classifier {
             return vec![event];
         }
         let quoted_reply = text::server_reply(report);
-        let context = ReportContext::of(report);
+        let context = ReportContext::of_message(report, &msg.headers);
         found
             .into_iter()
             .map(|f| {
@@ -317,6 +344,10 @@ impl Classifier {
                 };
                 judge(&mut event, &context);
                 format_default(&mut event);
+                if event.diagnostic.is_none() && !named_in_report {
+                    // Filled only now: the verdict was read from the whole report, as before.
+                    event.diagnostic = first_words(report);
+                }
                 event
             })
             .collect()
@@ -439,27 +470,41 @@ A message that you sent could not be delivered.\n\n  jan@example.org\n    host m
     }
 
     #[test]
-    fn user_unknown_needs_evidence_that_the_address_was_refused() {
+    fn a_servers_user_unknown_is_believed_unless_the_report_says_otherwise() {
         // A status that says so.
         let events = classify(&dsn("failed", "5.1.1", "smtp; 550 User unknown"));
         assert_eq!(events[0].kind, Some(Kind::Hard));
-        // A reply to RCPT TO, by its form, when the status names nothing.
-        let events = classify(&dsn(
-            "failed",
-            "5.0.0",
+        // A server's reply under a status that names nothing more: the address is bad (the
+        // requirement's "550 No such user"), whatever form the reply takes.
+        for diagnostic in [
+            "smtp; 550 No such user",
+            "smtp; 550 jan@example.org... No such user",
             "smtp; 550 <jan@example.org>: User unknown",
-        ));
-        assert_eq!(events[0].reason, Some(Reason::UserUnknown));
-        // Neither: a status about the mailbox or policy, or nothing at all.
-        for status in ["5.0.0", "5.2.1", "5.7.1"] {
-            let events = classify(&dsn(
-                "failed",
-                status,
-                "smtp; 550 jan@example.org... No such user",
-            ));
-            assert_eq!(events[0].reason, Some(Reason::Filtered), "{status}");
-            assert_eq!(events[0].kind, Some(Kind::Soft), "{status}");
+        ] {
+            let events = classify(&dsn("failed", "5.0.0", diagnostic));
+            assert_eq!(events[0].reason, Some(Reason::UserUnknown), "{diagnostic}");
+            assert_eq!(events[0].kind, Some(Kind::Hard), "{diagnostic}");
         }
+        // A status about the mailbox or policy, words that name a filter, or a transcript whose
+        // refusal answered DATA: a filter refused this message, not the address.
+        for (status, diagnostic) in [
+            ("5.2.1", "smtp; 550 jan@example.org... No such user"),
+            ("5.7.1", "smtp; 550 jan@example.org... No such user"),
+            ("5.0.0", "smtp; 550 No such user (content filter)"),
+            ("5.0.0", "smtp; 550 User unknown - rejected by spam policy"),
+        ] {
+            let events = classify(&dsn("failed", status, diagnostic));
+            assert_eq!(events[0].reason, Some(Reason::Filtered), "{diagnostic}");
+            assert_eq!(events[0].kind, Some(Kind::Soft), "{diagnostic}");
+        }
+        let transcript = dsn("failed", "5.0.0", "smtp; 550 No such user").replace(
+            "Delivery failed.",
+            "... while talking to mx.example.org.:\n>>> DATA\n<<< 550 No such user",
+        );
+        assert_eq!(classify(&transcript)[0].reason, Some(Reason::Filtered));
+        // Words with no reply code are the report's own summary: they need evidence.
+        let events = classify(&dsn("failed", "5.0.0", "x-local; User unknown"));
+        assert_eq!(events[0].reason, Some(Reason::Filtered));
         // A directory's own answer stands on its own.
         let events = classify(&dsn(
             "failed",
@@ -547,9 +592,18 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
 
     #[test]
     fn a_providers_documented_words_for_a_missing_mailbox_stand() {
+        // Under a status that names nothing more, RFC 5321's words are believed from anyone.
         let report = dsn(
             "failed",
             "5.5.0",
+            "smtp;550 Requested action not taken: mailbox unavailable",
+        );
+        assert_eq!(classify(&report)[0].reason, Some(Reason::UserUnknown));
+        // Under a policy status they are a filter's, unless the provider documents them as its
+        // answer for an address that does not exist.
+        let report = dsn(
+            "failed",
+            "5.7.1",
             "smtp;550 Requested action not taken: mailbox unavailable",
         );
         assert_eq!(classify(&report)[0].reason, Some(Reason::Filtered));
@@ -576,7 +630,9 @@ Auto-Submitted: auto-replied\n\nThe mail app sent this to unsubscribe from the l
         );
         let events = classify(&report);
         assert_eq!(events[0].recipient.as_deref(), Some("jan@example.org"));
-        assert_eq!(events[0].reason, Some(Reason::Filtered));
+        // Not the provider's words (the name is not outlook.com's): the server's reply is
+        // taken at its word.
+        assert_eq!(events[0].reason, Some(Reason::UserUnknown));
     }
 
     #[test]

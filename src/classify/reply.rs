@@ -944,6 +944,12 @@ static PATTERN_TABLE: &[PatternRow] = &[
         Strong,
         r"\bdomain\s+\S+\s+(?:couldn't|could\s+not|cannot|can't)\s+be\s+found",
     ),
+    // A host name on its own, not an address's domain: "553 mx.example.org does not exist".
+    pattern(
+        Reason::HostUnknown,
+        Strong,
+        r"(?:^|[\s<(\[:;,])(?:[a-z0-9-]+\.)+[a-z]{2,}>?\s+does\s+not\s+exist\b",
+    ),
     pattern(
         Reason::UserUnknown,
         Strong,
@@ -1754,6 +1760,21 @@ mod tests {
         use Kind::{Block, Hard, Soft};
         use Reason::*;
         let cases: &[Case] = &[
+            (
+                None,
+                None,
+                "553 mx.example.org does not exist",
+                Hard,
+                HostUnknown,
+            ),
+            // ... but an address's domain is not a host name on its own.
+            (
+                None,
+                None,
+                "550 mailbox jan@mx.example.org does not exist",
+                Hard,
+                UserUnknown,
+            ),
             (None, None, "Quota exceeded", Soft, MailboxFull),
             (None, None, "552 mailbox full", Soft, MailboxFull),
             (

@@ -18,8 +18,9 @@ pub struct SesRecipient {
     pub needs_judging: bool,
 }
 
-/// The recipients of an SES notification, or `None` when the body is not one.
-pub fn read(msg: &Message) -> Option<Vec<SesRecipient>> {
+/// The recipients of an SES notification, or `None` when the body is not one. None of our
+/// own addresses (`is_own`) is ever a recipient (see `drop_own`).
+pub fn read(msg: &Message, is_own: &dyn Fn(&str) -> bool) -> Option<Vec<SesRecipient>> {
     let start = msg.text.find('{')?;
     let body = &msg.text[start..];
     if !body.contains("notificationType") && !body.contains("eventType") {
@@ -52,11 +53,34 @@ pub fn read(msg: &Message) -> Option<Vec<SesRecipient>> {
         "Delivery" => delivered(&notification),
         _ => return None,
     };
+    drop_own(&mut found, &notification, is_own);
     for r in &mut found {
         r.event.original_message_id = original_message_id.clone();
         r.event.format = Some("amazonses".into());
     }
     Some(found)
+}
+
+/// Removes the recipients that are our own addresses. When they were all ours, one event stays,
+/// about the first other address the sent mail went to (`mail.destination`), or about nobody.
+fn drop_own(found: &mut Vec<SesRecipient>, n: &Value, is_own: &dyn Fn(&str) -> bool) {
+    let ours = |r: &SesRecipient| r.event.recipient.as_deref().is_some_and(is_own);
+    if !found.iter().any(ours) {
+        return;
+    }
+    if found.iter().all(ours) {
+        found.truncate(1);
+        found[0].event.recipient = n
+            .pointer("/mail/destination")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter_map(address::normalize)
+            .find(|a| !is_own(a));
+    } else {
+        found.retain(|r| !ours(r));
+    }
 }
 
 fn first_json_value(text: &str) -> Option<Value> {
@@ -171,11 +195,29 @@ mod tests {
         }
     }
 
+    fn read_any(msg: &Message) -> Option<Vec<SesRecipient>> {
+        read(msg, &|_| false)
+    }
+
+    #[test]
+    fn our_own_address_is_never_a_recipient() {
+        let c = r#"{"notificationType":"Complaint","complaint":{"complainedRecipients":[{"emailAddress":"news@example.com"}]},"mail":{"destination":["news@example.com","jan@example.org"]}}"#;
+        let ours = |a: &str| a.ends_with("@example.com");
+        let found = read(&message(c), &ours).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].event.recipient.as_deref(), Some("jan@example.org"));
+        assert_eq!(found[0].event.kind, Some(Kind::Complaint));
+        let b = r#"{"notificationType":"Bounce","bounce":{"bouncedRecipients":[{"emailAddress":"news@example.com"},{"emailAddress":"ola@example.org"}]}}"#;
+        let found = read(&message(b), &ours).unwrap();
+        let who: Vec<_> = found.iter().map(|r| r.event.recipient.clone()).collect();
+        assert_eq!(who, [Some("ola@example.org".to_string())]);
+    }
+
     #[test]
     fn sns_wrapped_bounce() {
         let inner = r#"{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","bouncedRecipients":[{"emailAddress":"a@b.example","action":"failed","status":"5.1.1","diagnosticCode":"smtp; 550 5.1.1 user unknown"}]},"mail":{"commonHeaders":{"messageId":"<x@y.example>"}}}"#;
         let outer = serde_json::json!({"Type": "Notification", "Message": inner}).to_string();
-        let found = read(&message(&outer)).unwrap();
+        let found = read_any(&message(&outer)).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].event.recipient.as_deref(), Some("a@b.example"));
         assert_eq!(
@@ -193,11 +235,11 @@ mod tests {
     fn complaint_and_delivery() {
         let c = r#"{"notificationType":"Complaint","complaint":{"complainedRecipients":[{"emailAddress":"c@d.example"}]}}"#;
         assert_eq!(
-            read(&message(c)).unwrap()[0].event.kind,
+            read_any(&message(c)).unwrap()[0].event.kind,
             Some(Kind::Complaint)
         );
         let d = r#"{"notificationType":"Delivery","delivery":{"recipients":["e@f.example"],"smtpResponse":"250 2.6.0 Message received"}}"#;
-        let found = read(&message(d)).unwrap();
+        let found = read_any(&message(d)).unwrap();
         assert_eq!(found[0].event.kind, Some(Kind::Delivered));
         assert_eq!(found[0].event.status.as_deref(), Some("2.6.0"));
     }

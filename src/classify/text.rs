@@ -91,15 +91,45 @@ const MTA_SIGNATURES: &[(&str, &str)] = &[
     ),
     ("amazonses", "amazon ses"),
     ("amazonses", "amazonses.com"),
-    ("mailru", "mail.ru"),
-    ("gmx", "gmx"),
     (
         "messagingserver",
         "this report relates to a message you sent",
     ),
     ("mimecast", "mimecast"),
-    ("messagelabs", "messagelabs"),
 ];
+
+/// Providers that write their reports with software of their own (GMX and mail.ru in Exim's
+/// words, MessageLabs in its own), known by the domain of the mail system the report comes
+/// from: (format name, domain, or an ending after a dot). Checked before `MTA_SIGNATURES`.
+/// Their names are no signature in the text: a person writing from jan@gmx.de or
+/// ivan@mail.ru, or a footer saying "scanned by MessageLabs", sends no report.
+const PROVIDER_SENDERS: &[(&str, &str)] = &[
+    ("gmx", "gmx.net"),
+    ("gmx", "gmx.de"),
+    ("gmx", "gmx.com"),
+    ("gmx", "gmx.at"),
+    ("gmx", "gmx.ch"),
+    ("mailru", "mail.ru"),
+    ("messagelabs", "messagelabs.com"),
+];
+
+/// The provider whose mail system (MAILER-DAEMON@, postmaster@, ...) sent the report.
+fn provider_format(msg: &Message) -> Option<&'static str> {
+    let from = address::find_first(msg.headers.get("From")?)?;
+    if !address::is_system_address(&from) {
+        return None;
+    }
+    let (_, domain) = address::split(&from);
+    PROVIDER_SENDERS
+        .iter()
+        .find(|(_, d)| {
+            domain == *d
+                || domain
+                    .strip_suffix(d)
+                    .is_some_and(|head| head.ends_with('.'))
+        })
+        .map(|(name, _)| *name)
+}
 
 /// How sure an anchor is that the address it finds is a failed recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,8 +310,12 @@ fn is_header_line(lower: &str) -> bool {
     .any(|h| lower.starts_with(h))
 }
 
-/// The software that wrote the report, when a signature phrase says so.
+/// The provider or software that wrote the report, when its mail system's address or a
+/// signature phrase says so.
 pub fn mta_format(msg: &Message, report: &str) -> Option<&'static str> {
+    if let Some(provider) = provider_format(msg) {
+        return Some(provider);
+    }
     let haystack = format!(
         "{}\n{}\n{}",
         report.to_ascii_lowercase(),
@@ -327,6 +361,8 @@ fn recipients_in_lines(
     is_sender: &dyn Fn(&str) -> bool,
 ) -> Vec<TextRecipient> {
     let mut found: Vec<TextRecipient> = Vec::new();
+    // How each of `found` was named: a line's shape beats a sentence.
+    let mut named: Vec<Strength> = Vec::new();
     let mut anchor_lines = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         if line.len() > 1000 {
@@ -350,18 +386,28 @@ fn recipients_in_lines(
         anchor_lines.push(i);
         let diagnostic = diagnostic_after(lines, i, &rest);
         match found
-            .iter_mut()
-            .find(|f| address::same(&f.recipient, &recipient))
+            .iter()
+            .position(|f| address::same(&f.recipient, &recipient))
         {
-            Some(existing) => {
-                if existing.diagnostic.is_none() {
-                    existing.diagnostic = diagnostic;
+            Some(k) => {
+                // The words after a line that names the address by its shape beat the rest of
+                // a sentence that mentioned it first (Office 365: "Your message to a@b
+                // couldn't be delivered.", then "a@b" alone and the server's reply).
+                let stronger = strength == Strength::Strong && named[k] == Strength::Weak;
+                if found[k].diagnostic.is_none() || (stronger && diagnostic.is_some()) {
+                    found[k].diagnostic = diagnostic;
+                }
+                if stronger {
+                    named[k] = strength;
                 }
             }
-            None => found.push(TextRecipient {
-                recipient,
-                diagnostic,
-            }),
+            None => {
+                found.push(TextRecipient {
+                    recipient,
+                    diagnostic,
+                });
+                named.push(strength);
+            }
         }
     }
     found
@@ -418,6 +464,12 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
         while j < lines.len() && lines[j].is_empty() && j < i + 3 {
             j += 1;
         }
+        // Domino puts a heading of its own between the address and the reason ("because:").
+        if lines.get(j).is_some_and(|l| is_heading(l))
+            && lines.get(j + 1).is_some_and(|l| l.is_empty())
+        {
+            j += 2;
+        }
     }
     while j < lines.len() && !lines[j].is_empty() && !lines[j].starts_with("--") && words.len() < 8
     {
@@ -438,6 +490,11 @@ fn diagnostic_after(lines: &[&str], i: usize, rest: &str) -> Option<String> {
     let text = words.join(" ");
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     (!text.is_empty()).then_some(text)
+}
+
+/// A short line that only introduces what follows ("because:", "Reason:").
+fn is_heading(line: &str) -> bool {
+    line.len() <= 20 && line.ends_with(':') && !line.contains('@') && !line.contains(' ')
 }
 
 /// Can the line just above a bare address (with nothing below it) be its reason? Not a blank
@@ -535,5 +592,49 @@ mod tests {
             &none,
         );
         assert_eq!(found[0].recipient, "a@b.example");
+    }
+
+    #[test]
+    fn a_providers_report_is_known_by_its_mail_systems_address() {
+        let msg = |from: &str| {
+            let raw = format!("From: {from}\nTo: news@example.com\nSubject: Hello\n\nHello.\n");
+            Message::from_mail(&mailparse::parse_mail(raw.as_bytes()).unwrap())
+        };
+        assert_eq!(
+            mta_format(&msg("Mail Delivery System <mailer-daemon@gmx.net>"), ""),
+            Some("gmx")
+        );
+        assert_eq!(
+            mta_format(&msg("<MAILER-DAEMON@corp.mail.ru>"), ""),
+            Some("mailru")
+        );
+        // A person at the provider, or its name in the text, is no report.
+        assert_eq!(mta_format(&msg("Jan <jan@gmx.de>"), ""), None);
+        assert_eq!(mta_format(&msg("Ivan <ivan@mail.ru>"), "see mail.ru"), None);
+        assert_eq!(
+            mta_format(&msg("Jan <jan@example.org>"), "Scanned by MessageLabs"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_heading_between_the_address_and_its_reason_is_skipped() {
+        let report = "was not delivered to:\n\n  a@b.example\n\nbecause:\n\n  User a (a@b.example) not listed in Domino Directory\n";
+        let found = recipients(report, &none, &none);
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("User a (a@b.example) not listed in Domino Directory")
+        );
+    }
+
+    #[test]
+    fn the_words_after_the_address_alone_beat_a_sentence_that_named_it_first() {
+        let report = "Your message to a@b.example couldn't be delivered.\n\na@b.example\nRemote Server returned '550 5.1.10 RecipientNotFound'\n";
+        let found = recipients(report, &none, &none);
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].diagnostic.as_deref(),
+            Some("Remote Server returned '550 5.1.10 RecipientNotFound'")
+        );
     }
 }

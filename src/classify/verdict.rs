@@ -6,6 +6,7 @@
 
 use std::cell::OnceCell;
 
+use crate::classify::mime::Headers;
 use crate::classify::{reply, status};
 use crate::record::{Event, Kind, Reason};
 
@@ -14,6 +15,8 @@ use crate::record::{Event, Kind, Reason};
 #[derive(Debug, Default)]
 pub struct ReportContext<'a> {
     report: &'a str,
+    /// The report was written by a filtering gateway (`FILTERING_GATEWAYS`).
+    by_filtering_gateway: bool,
     /// The report's words with line breaks folded: reports wrap sentences anywhere, and
     /// phrases must match across the breaks.
     folded: OnceCell<String>,
@@ -24,8 +27,17 @@ impl<'a> ReportContext<'a> {
     pub fn of(report: &'a str) -> Self {
         ReportContext {
             report,
+            by_filtering_gateway: false,
             folded: OnceCell::new(),
             stages: OnceCell::new(),
+        }
+    }
+
+    /// The same, for a report whose headers are `headers`.
+    pub fn of_message(report: &'a str, headers: &Headers) -> Self {
+        ReportContext {
+            by_filtering_gateway: written_by_filtering_gateway(headers),
+            ..ReportContext::of(report)
         }
     }
 
@@ -76,12 +88,28 @@ pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<
     } else {
         status::prefer(event.status.as_deref(), quoted.as_deref(), event.smtp_code)
     };
-    let (mut verdict, diagnostic_decides) = reply::classify_reply_in_context(
-        event.smtp_code,
-        event.status.as_deref(),
-        &diagnostic,
-        || context.folded(),
-    );
+    // "Action: failed" with a 2.x.x status contradicts itself. The action is what the MTA did,
+    // so the failure stands: the success class is not read (the status stays in the record as
+    // written) and the words decide why.
+    let failed_with_success = event.action.as_deref() == Some("failed")
+        && event.status.as_deref().is_some_and(|s| s.starts_with('2'));
+    let (code_read, status_read) = if failed_with_success {
+        (event.smtp_code.filter(|c| *c >= 400), None)
+    } else {
+        (event.smtp_code, event.status.as_deref())
+    };
+    let (mut verdict, diagnostic_decides) =
+        reply::classify_reply_in_context(code_read, status_read, &diagnostic, || context.folded());
+    if verdict.kind == Kind::Delivered && failed_with_success {
+        verdict = reply::Verdict {
+            kind: Kind::Soft,
+            reason: if diagnostic.trim().is_empty() {
+                Reason::Undefined
+            } else {
+                Reason::OnHold
+            },
+        };
+    }
     if verdict.reason == Reason::OnHold && !diagnostic_decides && diagnostic.trim().is_empty() {
         // The report has no words for this recipient and the rest of it names no reason:
         // nothing was said that could be held for a closer look.
@@ -124,12 +152,12 @@ pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<
                 kind: Kind::Soft,
                 reason: Reason::Suspended,
             };
-        } else if !address_refused(event.status.as_deref(), stages, words)
+        } else if !address_refused(event, stages, words, context)
             && !provider_says_no_such_user(event, words)
         {
             // "User unknown" is also what content filters and recipients' own block lists
-            // answer after DATA, to give nothing away; without a sign that the address itself
-            // was refused, it is a filter's refusal: soft, never a reason to drop the address.
+            // answer after DATA, to give nothing away; when the report says that is what
+            // happened, it is a filter's refusal: soft, never a reason to drop the address.
             verdict = reply::Verdict {
                 kind: Kind::Soft,
                 reason: Reason::Filtered,
@@ -171,20 +199,100 @@ pub fn judge_with_note(event: &mut Event, context: &ReportContext, note: Option<
     });
 }
 
-/// Is there evidence that a "user unknown" refusal concerned the address itself? A status code
-/// that says so (X.1.1 and kin), a refusal in reply to RCPT TO (said by the report, or implied
-/// by a reply that names the address when the status says nothing else), or a directory's own
-/// answer (`reply::says_lookup_failed`). A refusal after DATA is never about the address.
-fn address_refused(status: Option<&str>, stages: reply::Stages, words: &str) -> bool {
+/// Does a "user unknown" refusal concern the address itself?
+///
+/// A server's reply (it has an SMTP reply code) that says "No such user" under a status that
+/// names nothing more (none, or X.0.0) is taken at its word unless the report says otherwise:
+/// words that name a filter, content or spam policy (`NOT_ABOUT_THE_ADDRESS`), or a session
+/// transcript whose refusal answered DATA (`DATA_TRANSCRIPTS`), say a filter refused this
+/// message. Words without a reply code ("a@b.example [User unknown]") are a report's own
+/// summary, which filtering gateways also write: they need the evidence any verdict has, a
+/// status that says "user unknown" (X.1.1 and kin), a refusal in reply to RCPT TO, a reply
+/// that names the address, or a directory's own answer (`reply::says_lookup_failed`). A
+/// refusal the report places after DATA is never about the address.
+fn address_refused(
+    event: &Event,
+    stages: reply::Stages,
+    words: &str,
+    context: &ReportContext,
+) -> bool {
     if stages.data {
         return false;
     }
-    let status_reason = status.and_then(reply::reason_from_status);
+    let status_reason = event.status.as_deref().and_then(reply::reason_from_status);
     let status_says_nothing = status_reason.is_none_or(|r| r == Reason::Undefined);
+    let servers_reply = event.smtp_code.is_some_and(|c| c >= 500);
     status_reason == Some(Reason::UserUnknown)
         || stages.rcpt
         || (status_says_nothing && reply::reply_names_recipient(words))
         || reply::says_lookup_failed(words)
+        || (status_says_nothing
+            && servers_reply
+            && !context.by_filtering_gateway
+            && !names_a_filter(words)
+            && !transcript_answers_data(context.folded()))
+}
+
+/// Filtering gateways: products that stand in front of a mail system, take the message and
+/// scan it before handing it on, and answer for the whole system when they refuse. Their "no
+/// such user" with no sign of the RCPT stage is the gateway's verdict, not the mailbox
+/// server's, and sisimai, whose vocabulary and labels we follow, reads it as `filtered`. Each
+/// is known by a header field it writes: (field, words in its value).
+const FILTERING_GATEWAYS: &[(&str, &str)] = &[
+    // McAfee Email Gateway (formerly IronMail / Secure Computing).
+    ("X-NAI-Header", "mcafee"),
+    // SurfControl E-mail Filter (Websense).
+    ("X-Mailer", "surfcontrol"),
+    // McAfee SaaS Email Protection (MX Logic), which sends its reports from its own hosts.
+    ("From", "mxlogic.net"),
+    ("Message-ID", "mxlogic.net"),
+];
+
+fn written_by_filtering_gateway(headers: &Headers) -> bool {
+    FILTERING_GATEWAYS.iter().any(|(field, words)| {
+        headers
+            .get_all(field)
+            .any(|value| contains_ignore_ascii_case(value, words))
+    })
+}
+
+/// Session transcripts, folded into one line, whose refusal is the answer to DATA: Sendmail's
+/// ">>> DATA" then "<<< 550 ...", and reports that name the refused command under a "SMTP
+/// command" heading. They are weaker than the report's own words (`reply::stages_named`): with
+/// pipelining the first reply after DATA may still be a RCPT's, so they only keep a reply
+/// that names nothing else from being taken at its word. 554 is left out: it is also the
+/// "no valid recipients" answer to DATA after every RCPT was refused.
+const DATA_TRANSCRIPTS: &[&str] = &[
+    ">>> data <<< 550",
+    ">>> data <<< 551",
+    ">>> data <<< 552",
+    ">>> data <<< 553",
+    "smtp command data",
+    "smtp command: data",
+];
+
+fn transcript_answers_data(folded: &str) -> bool {
+    DATA_TRANSCRIPTS
+        .iter()
+        .any(|p| contains_ignore_ascii_case(folded, p))
+}
+
+/// Words that, next to "user unknown", say a filter refused the message rather than that the
+/// address does not exist ("550 No such user (content filter)", "user unknown - spam policy").
+/// Not a bare "content", which every "Content-Type" has.
+const NOT_ABOUT_THE_ADDRESS: &[&str] = &[
+    "filter",
+    "spam",
+    "policy",
+    "policies",
+    "content rejected",
+    "content restriction",
+];
+
+fn names_a_filter(words: &str) -> bool {
+    NOT_ABOUT_THE_ADDRESS
+        .iter()
+        .any(|w| contains_ignore_ascii_case(words, w))
 }
 
 /// Providers whose generic words are their documented answer for an address that does not

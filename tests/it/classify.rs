@@ -484,17 +484,18 @@ fn unknown_user_refused_at_rcpt_is_hard_whatever_the_status() {
 }
 
 #[test]
-fn unknown_user_without_sign_of_the_smtp_stage_is_filtered_not_hard() {
-    // No status, no SMTP command named: filters also answer "No such user" after DATA.
+fn unknown_user_without_sign_of_the_smtp_stage_is_hard() {
+    // No status, no SMTP command named: a server's "550 ... No such user" is taken at its word
+    // (requirements.md), unless the report says a filter refused the message after DATA.
     let records = classify_fixture("gateway_unknown_user_no_stage.eml", &[]);
     check(
-        "filtering gateway DSN, 550 no such user, no status",
+        "gateway DSN, 550 no such user, no status",
         single(&records),
         &[
             ("recipient", is("zofia@example.org")),
-            ("kind", is("soft")),
-            ("reason", is("filtered")),
-            ("status", is("5.0.910")),
+            ("kind", is("hard")),
+            ("reason", is("user_unknown")),
+            ("status", is("5.0.911")),
             ("smtp_code", is(550)),
         ],
     );
@@ -1431,13 +1432,16 @@ fn every_subcommand_help_has_examples() {
 // ---------------------------------------------------------------------------------------------
 
 /// The scores we have reached on the corpus, kept as floors so a change that loses ground
-/// fails here. Raise them as the classifier improves.
+/// fails here. Raise them as the classifier improves. A server's "550 No such user" is hard, as
+/// requirements.md asks, where sisimai (whose labels the corpus carries) says "filtered" for a
+/// "user unknown" not known to answer RCPT TO: two messages still differ (apachejames-01,
+/// zoho-03); those of filtering gateways agree (`FILTERING_GATEWAYS` in verdict.rs).
 const CORPUS_FLOORS: &[(&str, f64)] = &[
     ("R", 0.998),
     ("P", 1.000),
-    ("hard_acc", 0.993),
-    ("reason_acc", 0.960),
-    ("status_acc", 0.963),
+    ("hard_acc", 0.991),
+    ("reason_acc", 0.958),
+    ("status_acc", 0.961),
 ];
 
 /// The corpus's genuine non-bounces: nothing but `not_bounce` records may come of them. Its

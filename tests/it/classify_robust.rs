@@ -58,8 +58,8 @@ fn non_ascii_in_dsn_fields_and_own_address_is_read_not_a_crash() {
         &records[1],
         &[
             ("recipient", is("Zażółć@example.pl")),
-            ("kind", is("soft")),
-            ("reason", is("filtered")),
+            ("kind", is("hard")),
+            ("reason", is("user_unknown")),
             ("error", missing()),
         ],
     );

@@ -3,6 +3,7 @@
 //! helpers they share.
 
 mod classify;
+mod classify_recognise;
 mod classify_robust;
 mod common;
 mod fetch;
