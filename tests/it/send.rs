@@ -1605,7 +1605,11 @@ fn implicit_tls_with_the_password_from_the_environment_and_verp_bounces_come_hom
     check(
         "the report, decoded through VERP",
         single(&events),
-        &[("recipient", is("verp-nobody@example.test"))],
+        &[
+            ("recipient", is("verp-nobody@example.test")),
+            ("kind", is("hard")),
+            ("status", is("5.1.1")),
+        ],
     );
 }
 
