@@ -106,7 +106,8 @@ pub fn run(args: ClassifyArgs, quiet: bool) -> Result<Exit> {
         (read_result, flushed)
     });
     progress.finish_and_clear();
-    if !quiet {
+    // A summary only of what was written: after a failed write the error says what happened.
+    if !quiet && flushed.is_ok() {
         eprintln!(
             "bouncekit: classified {}: {}, {}, {} unreadable",
             plural(tally.messages, "message"),

@@ -5,6 +5,7 @@
 //! run goes on.
 
 use std::fs;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -579,4 +580,73 @@ fn an_eml_file_is_one_message_even_when_it_quotes_a_from_line() {
         "{in_dir:#?}"
     );
     assert_eq!(in_dir[0], alone[0]);
+}
+
+/// A full disk (`/dev/full` as the output): every command says in one line that it could not
+/// write, and fails; none claims to have written what it could not.
+#[test]
+fn a_full_disk_is_one_clear_line_and_exit_1_for_every_command() {
+    let sb = Sandbox::new();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let bounces = examples.join("bounces").display().to_string();
+    let sent = examples.join("sent.jsonl").display().to_string();
+    let customers = examples.join("customers.csv").display().to_string();
+    let offer = examples.join("offer.eml").display().to_string();
+    let events = sb.write(
+        "events.jsonl",
+        &sb.run(&["classify", &bounces])
+            .ok_records()
+            .iter()
+            .fold(Vec::new(), |mut out, r| {
+                out.extend_from_slice(format!("{r}\n").as_bytes());
+                out
+            }),
+    );
+    sb.run(&["suppress", "--db", "store.db", "add", &events])
+        .assert_code(0);
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["classify", &bounces, "-o", "/dev/full"],
+        vec!["report", "--format", "csv", &sent, "-o", "/dev/full"],
+        vec!["validate", "--no-dns", &customers, "-o", "/dev/full"],
+        vec![
+            "suppress",
+            "--db",
+            "store.db",
+            "filter",
+            &customers,
+            "-o",
+            "/dev/full",
+        ],
+        vec!["suppress", "--db", "store.db", "export", "-o", "/dev/full"],
+        vec![
+            "send",
+            "--from",
+            "news@example.com",
+            "--template",
+            &offer,
+            "--no-store",
+            "--dry-run",
+            "out",
+            &customers,
+            "-o",
+            "/dev/full",
+        ],
+    ];
+    for args in commands {
+        let run = sb.run(&args);
+        run.assert_code(1);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("bouncekit: ") && l.contains("No space left on device")),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("classified"),
+            "{args:?} claims to have written: {}",
+            run.stderr
+        );
+    }
 }
