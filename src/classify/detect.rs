@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use regex::RegexSet;
+use regex::Regex;
 
 use crate::classify::mime::Message;
 
@@ -42,9 +42,8 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     r"配信不能",
 ];
 
-static BOUNCE_SUBJECT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(BOUNCE_SUBJECTS.iter().map(|p| format!("(?i){p}"))).expect("bounce subjects")
-});
+static BOUNCE_SUBJECT_SET: LazyLock<Regex> =
+    LazyLock::new(|| super::any_of_ignoring_case(BOUNCE_SUBJECTS));
 
 /// Display names and local parts of the systems that send bounces.
 const BOUNCE_SENDERS: &[&str] = &[
@@ -103,4 +102,9 @@ pub fn looks_like_bounce(msg: &Message) -> bool {
         .get("Subject")
         .is_some_and(|s| BOUNCE_SUBJECT_SET.is_match(s));
     from_system || subject_says
+}
+
+/// Builds this module's tables now (see `classify::warm_up`).
+pub(crate) fn warm_up() {
+    LazyLock::force(&BOUNCE_SUBJECT_SET);
 }

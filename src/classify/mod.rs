@@ -417,6 +417,25 @@ pub fn rfc3339_date(value: &str) -> Option<String> {
     Some(dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
+/// One case-insensitive regex that matches where any of `patterns` does. For a table whose
+/// callers only ask "does any match?": unlike a `RegexSet`, one regex gets a literal
+/// prefilter, and builds faster.
+pub(crate) fn any_of_ignoring_case(patterns: &[&str]) -> regex::Regex {
+    let alternatives: Vec<String> = patterns.iter().map(|p| format!("(?:{p})")).collect();
+    regex::Regex::new(&format!("(?i){}", alternatives.join("|"))).expect("a table of patterns")
+}
+
+/// Builds the classifier's largest tables on the threads of the pool, two at a time, before
+/// the first message needs them: otherwise the first worker builds each while the others
+/// wait on it (some 40 ms of a 10,000-message run).
+pub fn warm_up() {
+    rayon::join(text::warm_up, || {
+        reply::warm_up();
+        detect::warm_up();
+        autoreply::warm_up();
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1658,6 +1658,14 @@ fn find_status_where(text: &str, accept: impl Fn(&str) -> bool) -> Option<&str> 
     success
 }
 
+/// Builds this module's tables now (see `classify::warm_up`).
+pub(crate) fn warm_up() {
+    LazyLock::force(&MATCHER);
+    LazyLock::force(&STATUS_RE);
+    LazyLock::force(&REPLY_CODE_RE);
+    LazyLock::force(&STATUS_KEYS);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

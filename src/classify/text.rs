@@ -504,6 +504,12 @@ fn is_reason_above(line: &str) -> bool {
     !line.is_empty() && !line.starts_with("--") && !line.ends_with(':') && !line.contains('@')
 }
 
+/// Builds this module's tables now (see `classify::warm_up`).
+pub(crate) fn warm_up() {
+    LazyLock::force(&ANCHOR_SET);
+    LazyLock::force(&SENDMAIL_HOST_LINE);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

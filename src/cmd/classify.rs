@@ -48,6 +48,8 @@ pub fn run(args: ClassifyArgs, quiet: bool) -> Result<Exit> {
             .build_global();
     }
     quiet_panics_while_classifying();
+    // On the pool's threads while this one opens the inputs.
+    rayon::spawn(crate::classify::warm_up);
     let classifier = Classifier::new(&Options {
         own_domains: args.own_domain.clone(),
         own_addresses: args.own_address.clone(),
