@@ -158,8 +158,11 @@ impl Classifier {
                 .collect();
         }
         let report = text::report_text(msg);
-        let format = text::mta_format(msg, report);
-        if looks_like_bounce(msg) || (format.is_some() && !autoreply::is_autoreply(msg)) {
+        let signed = text::mta_format(msg, report);
+        let format = signed.format();
+        if looks_like_bounce(msg)
+            || (matches!(signed, text::Signed::Report(_)) && !autoreply::is_autoreply(msg))
+        {
             return self.read_text_report(msg, report, format, original);
         }
         // A mail client's one-click unsubscribe (Apple Mail's, for one) is sent as an

@@ -71,7 +71,6 @@ const MTA_SIGNATURES: &[(&str, &str)] = &[
     ),
     ("gmail", "delivery to the following recipient failed"),
     ("gmail", "google tried to deliver your message"),
-    ("googlegroups", "google groups"),
     // fml, the mailing-list manager: its notices to a poster the list refused.
     ("fml", "you are not a member of this mailing list"),
     ("fml", "duplicated message-id in <"),
@@ -82,19 +81,26 @@ const MTA_SIGNATURES: &[(&str, &str)] = &[
     ),
     ("office365", "diagnostic information for administrators"),
     ("domino", "was not delivered to:"),
-    ("notes", "lotus notes"),
     ("yahoo", "sorry, we were unable to deliver your message"),
     ("yahoo", "message from yahoo"),
     (
         "outlook",
         "this is an automatically generated delivery status notification",
     ),
-    ("amazonses", "amazon ses"),
-    ("amazonses", "amazonses.com"),
     (
         "messagingserver",
         "this report relates to a message you sent",
     ),
+];
+
+/// Product names that say which software wrote a message already known to be a report, but
+/// not that a message is one: a person may write "we use Lotus Notes" or sign from a
+/// Mimecast-filtered company.
+const PRODUCT_NAMES: &[(&str, &str)] = &[
+    ("googlegroups", "google groups"),
+    ("notes", "lotus notes"),
+    ("amazonses", "amazon ses"),
+    ("amazonses", "amazonses.com"),
     ("mimecast", "mimecast"),
 ];
 
@@ -312,9 +318,9 @@ fn is_header_line(lower: &str) -> bool {
 
 /// The provider or software that wrote the report, when its mail system's address or a
 /// signature phrase says so.
-pub fn mta_format(msg: &Message, report: &str) -> Option<&'static str> {
+pub fn mta_format(msg: &Message, report: &str) -> Signed {
     if let Some(provider) = provider_format(msg) {
-        return Some(provider);
+        return Signed::Report(provider);
     }
     let haystack = format!(
         "{}\n{}\n{}",
@@ -329,8 +335,41 @@ pub fn mta_format(msg: &Message, report: &str) -> Option<&'static str> {
         .iter()
         .find(|(_, phrase)| haystack.contains(phrase))
         .map(|(name, _)| *name);
-    // Exim is not the only MTA that writes X-Failed-Recipients; a signature is surer.
-    signed.or_else(|| msg.headers.get("X-Failed-Recipients").map(|_| "exim"))
+    if let Some(format) = signed {
+        return Signed::Report(format);
+    }
+    let named = PRODUCT_NAMES
+        .iter()
+        .find(|(_, name)| haystack.contains(name))
+        .map(|(format, _)| *format);
+    // X-Failed-Recipients says "report"; Exim writes it, but so do others (Google Groups),
+    // whose name then says which.
+    match (msg.headers.get("X-Failed-Recipients"), named) {
+        (Some(_), Some(format)) => Signed::Report(format),
+        (Some(_), None) => Signed::Report("exim"),
+        (None, Some(format)) => Signed::Named(format),
+        (None, None) => Signed::Nothing,
+    }
+}
+
+/// What `mta_format` found in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signed {
+    /// A phrase only that software's reports use: the message is a report, in this format.
+    Report(&'static str),
+    /// A product's name: the format, should the message be a report.
+    Named(&'static str),
+    Nothing,
+}
+
+impl Signed {
+    /// The format named, whatever the evidence.
+    pub fn format(self) -> Option<&'static str> {
+        match self {
+            Signed::Report(f) | Signed::Named(f) => Some(f),
+            Signed::Nothing => None,
+        }
+    }
 }
 
 /// The recipients a text report names, in order, each once, without the sender's own
@@ -608,18 +647,33 @@ mod tests {
         };
         assert_eq!(
             mta_format(&msg("Mail Delivery System <mailer-daemon@gmx.net>"), ""),
-            Some("gmx")
+            Signed::Report("gmx")
         );
         assert_eq!(
             mta_format(&msg("<MAILER-DAEMON@corp.mail.ru>"), ""),
-            Some("mailru")
+            Signed::Report("mailru")
         );
         // A person at the provider, or its name in the text, is no report.
-        assert_eq!(mta_format(&msg("Jan <jan@gmx.de>"), ""), None);
-        assert_eq!(mta_format(&msg("Ivan <ivan@mail.ru>"), "see mail.ru"), None);
+        assert_eq!(mta_format(&msg("Jan <jan@gmx.de>"), ""), Signed::Nothing);
+        assert_eq!(
+            mta_format(&msg("Ivan <ivan@mail.ru>"), "see mail.ru"),
+            Signed::Nothing
+        );
         assert_eq!(
             mta_format(&msg("Jan <jan@example.org>"), "Scanned by MessageLabs"),
-            None
+            Signed::Nothing
+        );
+        // A product's name only names the format of what is otherwise known to be a report.
+        assert_eq!(
+            mta_format(&msg("Anna <anna@example.org>"), "we moved to Mimecast"),
+            Signed::Named("mimecast")
+        );
+        assert_eq!(
+            mta_format(
+                &msg("Anna <anna@example.org>"),
+                "This is the Postfix program"
+            ),
+            Signed::Report("postfix")
         );
     }
 

@@ -770,3 +770,25 @@ Message-ID: <q@example.net>\n\nIs the offer still valid?\n"
         );
     }
 }
+
+#[test]
+fn a_product_named_in_a_persons_mail_makes_no_report() {
+    // Regression: "Mimecast", "Lotus Notes", "Google Groups" or "Amazon SES" anywhere in a
+    // message made it an unreadable report (kind unknown).
+    for words in [
+        "Our mail now goes through Mimecast.",
+        "We still use Lotus Notes here.",
+        "Join our Google Groups forum.",
+        "Do you send with Amazon SES?",
+    ] {
+        let text = format!(
+            "From: Anna <anna@example.net>\nTo: news@example.com\nSubject: Hello\n\
+Message-ID: <p@example.net>\n\n{words}\n"
+        );
+        check(
+            words,
+            single(&classify_text(&text, &[])),
+            &[("kind", is("not_bounce"))],
+        );
+    }
+}
