@@ -136,7 +136,7 @@ fn subject_pattern() -> String {
     )
 }
 
-static SUBJECT_SET: LazyLock<Regex> =
+static SUBJECT_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&subject_pattern()).expect("autoreply subject patterns"));
 
 /// What a person's out-of-office reply says in its first lines when its headers and subject
@@ -162,7 +162,7 @@ const AUTOREPLY_BODY_PHRASES: &[&str] = &[
     r"休暇を(?:いただいて|頂いて|取って)",
 ];
 
-static BODY_SET: LazyLock<Regex> =
+static BODY_RE: LazyLock<Regex> =
     LazyLock::new(|| super::any_of_ignoring_case(AUTOREPLY_BODY_PHRASES));
 
 /// Subject prefixes of a reply, in the languages of the big mail clients.
@@ -240,7 +240,7 @@ const REPLY_SEPARATORS: &[&str] = &[
     r"^(?:from|von|od|fra|de|van|差出人)\s*:\s",
 ];
 
-static SEPARATOR_SET: LazyLock<Regex> =
+static SEPARATOR_RE: LazyLock<Regex> =
     LazyLock::new(|| super::any_of_ignoring_case(REPLY_SEPARATORS));
 
 /// True when any header of `table` is present with one of its values.
@@ -262,7 +262,7 @@ pub fn is_autoreply(msg: &Message) -> bool {
         || msg
             .headers
             .get("Subject")
-            .is_some_and(|s| SUBJECT_SET.is_match(s))
+            .is_some_and(|s| SUBJECT_RE.is_match(s))
 }
 
 /// The autoreply event of a message whose headers or subject mark it, about the person who is
@@ -275,7 +275,7 @@ pub fn read_autoreply(msg: &Message, is_own: &dyn Fn(&str) -> bool) -> Option<Ev
 /// though nothing marks it as automatic. Only a reply counts: an ordinary message saying "I am
 /// on holiday" is news, not an answer to our mail. The caller makes sure it is no bounce.
 pub fn read_body_autoreply(msg: &Message, is_own: &dyn Fn(&str) -> bool) -> Option<Event> {
-    (is_reply(msg) && BODY_SET.is_match(&opening(msg, 5))).then(|| autoreply_event(msg, is_own))
+    (is_reply(msg) && BODY_RE.is_match(&opening(msg, 5))).then(|| autoreply_event(msg, is_own))
 }
 
 fn autoreply_event(msg: &Message, is_own: &dyn Fn(&str) -> bool) -> Event {
@@ -351,7 +351,7 @@ fn opening(msg: &Message, lines: usize) -> String {
         .text
         .lines()
         .map(str::trim)
-        .take_while(|l| !SEPARATOR_SET.is_match(l))
+        .take_while(|l| !SEPARATOR_RE.is_match(l))
         .filter(|l| !l.is_empty() && !l.starts_with('>') && !l.contains("://"))
         .take(lines)
         .collect::<Vec<_>>()
@@ -384,7 +384,7 @@ fn floor_char_boundary(s: &str, max: usize) -> usize {
 /// Builds the tables every message is checked against now (see `classify::warm_up`); those
 /// only replies need are left until one comes.
 pub(crate) fn warm_up() {
-    LazyLock::force(&SUBJECT_SET);
+    LazyLock::force(&SUBJECT_RE);
     LazyLock::force(&UNSUBSCRIBE_RE);
 }
 
@@ -393,7 +393,7 @@ mod tests {
     use super::*;
 
     fn subject_matches(s: &str) -> bool {
-        SUBJECT_SET.is_match(s)
+        SUBJECT_RE.is_match(s)
     }
 
     fn message(headers: &str, body: &str) -> Message {

@@ -42,7 +42,7 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     r"配信不能",
 ];
 
-static BOUNCE_SUBJECT_SET: LazyLock<Regex> =
+static BOUNCE_SUBJECT_RE: LazyLock<Regex> =
     LazyLock::new(|| super::any_of_ignoring_case(BOUNCE_SUBJECTS));
 
 /// Display names and local parts of the systems that send bounces.
@@ -100,11 +100,11 @@ pub fn looks_like_bounce(msg: &Message) -> bool {
     let subject_says = msg
         .headers
         .get("Subject")
-        .is_some_and(|s| BOUNCE_SUBJECT_SET.is_match(s));
+        .is_some_and(|s| BOUNCE_SUBJECT_RE.is_match(s));
     from_system || subject_says
 }
 
 /// Builds this module's tables now (see `classify::warm_up`).
 pub(crate) fn warm_up() {
-    LazyLock::force(&BOUNCE_SUBJECT_SET);
+    LazyLock::force(&BOUNCE_SUBJECT_RE);
 }

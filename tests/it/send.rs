@@ -37,6 +37,29 @@ fn run(sandbox: &Sandbox, args: &[String]) -> Run {
     sandbox.run(&args)
 }
 
+/// The arguments of a plain "Hi" mailing from news@example.com (the text in `hi.txt`, which
+/// `hi_sandbox` writes), with no store: the tests against scripted servers add the rest.
+const HI: [&str; 7] = [
+    "--from",
+    "news@example.com",
+    "--subject",
+    "Hi",
+    "--text",
+    "hi.txt",
+    "--no-store",
+];
+
+/// A sandbox holding `hi.txt` and `list.csv` with these addresses.
+fn hi_sandbox(addresses: &[&str]) -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.write("hi.txt", b"Hi\n");
+    let list: String = addresses
+        .iter()
+        .fold("email\n".to_string(), |list, a| list + a + "\n");
+    sandbox.write("list.csv", list.as_bytes());
+    sandbox
+}
+
 /// Records with this status.
 fn with_status<'a>(records: &'a [Value], status: &str) -> Vec<&'a Value> {
     records.iter().filter(|r| r["status"] == status).collect()
@@ -660,23 +683,13 @@ fn delivery_reports_of_failures_and_delays_by_default_over_the_sessions_asked_fo
     sandbox.write("list.csv", load_list(1, 40).as_bytes());
     let server = FakeServer::start(&["PIPELINING", "DSN"]);
     let url = server.url();
-    let records = sandbox
-        .run(&[
-            "send",
-            "--smtp",
-            &url,
-            "--from",
-            "news@example.com",
-            "--subject",
-            "Hi",
-            "--text",
-            "hi.txt",
-            "--no-store",
-            "--connections",
-            "3",
-            "list.csv",
-        ])
-        .ok_records();
+    let args = [
+        &["send", "--smtp", &url][..],
+        &HI,
+        &["--connections", "3", "list.csv"],
+    ]
+    .concat();
+    let records = sandbox.run(&args).ok_records();
     assert_eq!(with_status(&records, "sent").len(), 40);
     let commands = server.commands();
     let rcpts: Vec<&String> = commands.iter().filter(|c| c.starts_with("RCPT")).collect();
@@ -997,21 +1010,8 @@ fn no_reply_to_the_final_dot_is_an_unknown_outcome_never_resent() {
 
 #[test]
 fn dsn_parameters_are_sent_when_offered_and_their_absence_said_once() {
-    let sandbox = Sandbox::new();
-    sandbox.write("hi.txt", b"Hi\n");
-    sandbox.write(
-        "list.csv",
-        b"email\njan+x=y@example.org\nmaria@example.net\n",
-    );
-    let base = [
-        "--from",
-        "news@example.com",
-        "--subject",
-        "Hi",
-        "--text",
-        "hi.txt",
-        "--no-store",
-    ];
+    let sandbox = hi_sandbox(&["jan+x=y@example.org", "maria@example.net"]);
+    let base = HI;
     let server = FakeServer::start(&["PIPELINING", "DSN", "SIZE 1000000"]);
     let url = server.url();
     let mut args = vec![
@@ -1082,23 +1082,12 @@ fn dsn_parameters_are_sent_when_offered_and_their_absence_said_once() {
 
 #[test]
 fn a_refused_verp_sender_fails_its_message_and_a_refused_sender_stops_the_run() {
-    let sandbox = Sandbox::new();
-    sandbox.write("hi.txt", b"Hi\n");
-    sandbox.write(
-        "list.csv",
-        b"email\njan@example.org\nan-extremely-long-local-part@example.net\nmaria@example.net\n",
-    );
-    let base = [
-        "--from",
-        "news@example.com",
-        "--subject",
-        "Hi",
-        "--text",
-        "hi.txt",
-        "--no-store",
-        "--connections",
-        "1",
-    ];
+    let sandbox = hi_sandbox(&[
+        "jan@example.org",
+        "an-extremely-long-local-part@example.net",
+        "maria@example.net",
+    ]);
+    let base = [&HI[..], &["--connections", "1"]].concat();
     // With VERP each message has a sender of its own: the one refused fails alone, as a
     // sender-side refusal that never counts against the recipient.
     let server = FakeServer::scripted(
@@ -1110,7 +1099,7 @@ fn a_refused_verp_sender_fails_its_message_and_a_refused_sender_stops_the_run() 
     );
     let url = server.url();
     let mut args = vec!["send", "--smtp", &url, "--verp", "bounces@example.com"];
-    args.extend(base);
+    args.extend(&base);
     args.push("list.csv");
     let records = sandbox.run(&args).ok_records();
     assert_eq!(with_status(&records, "sent").len(), 2, "{records:?}");
@@ -1134,7 +1123,7 @@ fn a_refused_verp_sender_fails_its_message_and_a_refused_sender_stops_the_run() 
     );
     let url = server.url();
     let mut args = vec!["send", "--smtp", &url];
-    args.extend(base);
+    args.extend(&base);
     args.push("list.csv");
     let out = sandbox.run(&args);
     out.assert_code(1);
@@ -1159,7 +1148,7 @@ fn a_refused_verp_sender_fails_its_message_and_a_refused_sender_stops_the_run() 
     sandbox.write("many.csv", many.as_bytes());
     let url = server.url();
     let mut args = vec!["send", "--smtp", &url, "--verp", "bounces@example.com"];
-    args.extend(base);
+    args.extend(&base);
     args.push("many.csv");
     let out = sandbox.run(&args);
     out.assert_code(1);
