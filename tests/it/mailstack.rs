@@ -400,3 +400,26 @@ fn fixture_transport_blocked_report() {
 fn fixture_delay_report() {
     fixture_case(&DELAYED);
 }
+
+#[test]
+fn missing_packages_fail_with_how_to_install_them() {
+    // The tests that need the stack fail with this message; they are never skipped.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/mailstack/mailstack.sh"
+        ))
+        .arg("start")
+        .arg(dir.path().join("stack"))
+        .env("MAILSTACK_DOVECOT", "/nonexistent/dovecot")
+        .output()
+        .expect("run mailstack.sh");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("missing: /nonexistent/dovecot")
+            && stderr.contains("apt-get install postfix dovecot-imapd"),
+        "{stderr}"
+    );
+}

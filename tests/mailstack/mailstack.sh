@@ -61,7 +61,8 @@ HOSTNAME_FQDN=mail.$DOMAIN
 USERS=(alice bob full bounces many away)
 PKG_HINT="install with: apt-get install postfix dovecot-imapd dovecot-lmtpd dovecot-sieve, or run bash .ci/run"
 POSTFIX_MASTER=/usr/lib/postfix/sbin/master
-DOVECOT=/usr/sbin/dovecot
+# MAILSTACK_DOVECOT names another dovecot binary (the tests of the missing-package message).
+DOVECOT=${MAILSTACK_DOVECOT:-/usr/sbin/dovecot}
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 
 die() {
