@@ -1638,3 +1638,42 @@ fn a_missing_log_to_resume_is_an_error_unless_it_is_the_one_written() {
     let log = std::fs::read_to_string(sandbox.path().join("log.jsonl")).unwrap();
     assert!(log.contains("\"status\":\"dry_run\""), "{log}");
 }
+
+#[test]
+fn a_progress_bar_on_a_terminal_and_none_in_a_pipe() {
+    let sandbox = hi_sandbox(&[]);
+    sandbox.write("list.csv", load_list(1, 12).as_bytes());
+    let server = FakeServer::start(&["PIPELINING"]);
+    let url = server.url();
+    // Ten messages a second: the bar has time to be drawn (five times a second).
+    let args = [
+        &["send", "--smtp", &url][..],
+        &HI,
+        &["--rate", "10/s", "-o", "log.jsonl", "list.csv"],
+    ]
+    .concat();
+    let on_a_terminal = Command::new("script")
+        .args([
+            "-qec",
+            &format!("stty cols 120 rows 40; exec '{BIN}' {}", args.join(" ")),
+            "/dev/null",
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TERM", "xterm")
+        .current_dir(sandbox.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("`script` (util-linux) runs send on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&on_a_terminal.stdout);
+    assert!(on_a_terminal.status.success(), "{shown}");
+    assert!(
+        shown.contains("sent ") && shown.contains("failed 0") && shown.contains("ETA"),
+        "no progress bar on the terminal: {shown:?}"
+    );
+    // The same run with stderr a pipe: the summary only.
+    let piped = sandbox.run(&args);
+    piped.assert_code(0);
+    assert!(!piped.stderr.contains("ETA"), "{}", piped.stderr);
+    assert!(piped.stderr.contains("12 sent"), "{}", piped.stderr);
+}
