@@ -112,6 +112,19 @@ pub fn is_system_address(address: &str) -> bool {
         || LIST_CONTROL_SUFFIXES.iter().any(|s| lower.ends_with(s))
 }
 
+/// True when `host` is `domain` or a name below it (`mx1.corp.example.com` is in
+/// `example.com`, `notexample.com` is not), without regard to ASCII case. Compared as bytes:
+/// a host read from a report may hold any text, and its last bytes may begin inside a
+/// character.
+pub fn in_domain(host: &str, domain: &str) -> bool {
+    let (host, domain) = (host.as_bytes(), domain.as_bytes());
+    if host.len() < domain.len() {
+        return false;
+    }
+    let (head, tail) = host.split_at(host.len() - domain.len());
+    tail.eq_ignore_ascii_case(domain) && (head.is_empty() || head.ends_with(b"."))
+}
+
 /// Case-insensitive address equality (the local part is matched without regard to case, as
 /// the store does).
 pub fn same(a: &str, b: &str) -> bool {
@@ -134,6 +147,17 @@ mod tests {
         );
         assert_eq!(normalize("root@localhost"), None);
         assert_eq!(normalize("nothing here"), None);
+    }
+
+    #[test]
+    fn a_host_is_in_a_domain_or_below_it() {
+        assert!(in_domain("example.com", "example.com"));
+        assert!(in_domain("BAY004-MC1.Hotmail.COM", "hotmail.com"));
+        assert!(!in_domain("nothotmail.com", "hotmail.com"));
+        assert!(!in_domain("com", "example.com"));
+        // A last byte inside a character is no panic.
+        assert!(!in_domain("éutlook.com", "outlook.com"));
+        assert!(in_domain("mx.é.outlook.com", "outlook.com"));
     }
 
     #[test]

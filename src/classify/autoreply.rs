@@ -210,9 +210,8 @@ const UNSUBSCRIBE_PHRASES: &[&str] = &[
 ];
 
 /// One alternation of every phrase: a match's position is needed to read what precedes it.
-static UNSUBSCRIBE_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!("(?i)(?:{})", UNSUBSCRIBE_PHRASES.join("|"))).expect("unsubscribe patterns")
-});
+static UNSUBSCRIBE_RE: LazyLock<Regex> =
+    LazyLock::new(|| super::any_of_ignoring_case(UNSUBSCRIBE_PHRASES));
 
 /// Words that turn a request round ("Do not unsubscribe me", "bitte nicht abmelden", "no me
 /// den de baja") when they come earlier in the same clause.

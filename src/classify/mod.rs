@@ -69,10 +69,10 @@ impl Classifier {
     pub fn is_own(&self, addr: &str) -> bool {
         let (_, domain) = address::split(addr);
         self.own_addresses.iter().any(|o| address::same(o, addr))
-            || self.own_domains.iter().any(|d| {
-                domain.eq_ignore_ascii_case(d)
-                    || domain.to_ascii_lowercase().ends_with(&format!(".{d}"))
-            })
+            || self
+                .own_domains
+                .iter()
+                .any(|d| address::in_domain(domain, d))
             || self.verp.iter().any(|v| v.decode(addr).is_some())
     }
 
@@ -420,9 +420,9 @@ pub fn rfc3339_date(value: &str) -> Option<String> {
     Some(dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
-/// One case-insensitive regex that matches where any of `patterns` does. For a table whose
-/// callers only ask "does any match?": unlike a `RegexSet`, one regex gets a literal
-/// prefilter, and builds faster.
+/// One case-insensitive regex that matches where any of `patterns` does, for a table whose
+/// callers ask whether (or where) any matches, not which: unlike a `RegexSet`, one regex
+/// gets a literal prefilter, and builds faster.
 pub(crate) fn any_of_ignoring_case(patterns: &[&str]) -> regex::Regex {
     let alternatives: Vec<String> = patterns.iter().map(|p| format!("(?:{p})")).collect();
     regex::Regex::new(&format!("(?i){}", alternatives.join("|"))).expect("a table of patterns")

@@ -106,7 +106,7 @@ const PRODUCT_NAMES: &[(&str, &str)] = &[
 
 /// Providers that write their reports with software of their own (GMX and mail.ru in Exim's
 /// words, MessageLabs in its own), known by the domain of the mail system the report comes
-/// from: (format name, domain, or an ending after a dot). Checked before `MTA_SIGNATURES`.
+/// from: (format name, domain; its subdomains too). Checked before `MTA_SIGNATURES`.
 /// Their names are no signature in the text: a person writing from jan@gmx.de or
 /// ivan@mail.ru, or a footer saying "scanned by MessageLabs", sends no report.
 const PROVIDER_SENDERS: &[(&str, &str)] = &[
@@ -128,12 +128,7 @@ fn provider_format(msg: &Message) -> Option<&'static str> {
     let (_, domain) = address::split(&from);
     PROVIDER_SENDERS
         .iter()
-        .find(|(_, d)| {
-            domain == *d
-                || domain
-                    .strip_suffix(d)
-                    .is_some_and(|head| head.ends_with('.'))
-        })
+        .find(|(_, d)| address::in_domain(domain, d))
         .map(|(name, _)| *name)
 }
 

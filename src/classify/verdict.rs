@@ -7,7 +7,7 @@
 use std::cell::OnceCell;
 
 use crate::classify::mime::Headers;
-use crate::classify::{reply, status};
+use crate::classify::{address, reply, status};
 use crate::record::{Event, Kind, Reason};
 
 /// What the whole report says, read at most once per message (and only as far as a verdict
@@ -15,8 +15,8 @@ use crate::record::{Event, Kind, Reason};
 #[derive(Debug, Default)]
 pub struct ReportContext<'a> {
     report: &'a str,
-    /// The report was written by a filtering gateway (`FILTERING_GATEWAYS`).
-    by_filtering_gateway: bool,
+    /// The report's headers, when known: who wrote it (`FILTERING_GATEWAYS`).
+    headers: Option<&'a Headers>,
     /// The report's words with line breaks folded: reports wrap sentences anywhere, and
     /// phrases must match across the breaks.
     folded: OnceCell<String>,
@@ -27,18 +27,23 @@ impl<'a> ReportContext<'a> {
     pub fn of(report: &'a str) -> Self {
         ReportContext {
             report,
-            by_filtering_gateway: false,
+            headers: None,
             folded: OnceCell::new(),
             stages: OnceCell::new(),
         }
     }
 
     /// The same, for a report whose headers are `headers`.
-    pub fn of_message(report: &'a str, headers: &Headers) -> Self {
+    pub fn of_message(report: &'a str, headers: &'a Headers) -> Self {
         ReportContext {
-            by_filtering_gateway: written_by_filtering_gateway(headers),
+            headers: Some(headers),
             ..ReportContext::of(report)
         }
+    }
+
+    /// Was the report written by a filtering gateway? Asked only of a "user unknown" verdict.
+    fn by_filtering_gateway(&self) -> bool {
+        self.headers.is_some_and(written_by_filtering_gateway)
     }
 
     fn folded(&self) -> &str {
@@ -228,7 +233,7 @@ fn address_refused(
         || reply::says_lookup_failed(words)
         || (status_says_nothing
             && servers_reply
-            && !context.by_filtering_gateway
+            && !context.by_filtering_gateway()
             && !names_a_filter(words)
             && !transcript_answers_data(context.folded()))
 }
@@ -296,7 +301,7 @@ fn names_a_filter(words: &str) -> bool {
 }
 
 /// Providers whose generic words are their documented answer for an address that does not
-/// exist: (host name ending of the reporting or remote MTA, phrase). Hotmail/Outlook answers a
+/// exist: (the domain of the reporting or remote MTA, phrase). Hotmail/Outlook answers a
 /// missing mailbox with RFC 5321's "Requested action not taken: mailbox unavailable";
 /// MessageLabs (Symantec Email Security.cloud) with "No such user" or "Invalid recipient".
 const PROVIDER_NO_SUCH_USER: &[(&str, &str)] = &[
@@ -323,11 +328,7 @@ fn provider_says_no_such_user(event: &Event, words: &str) -> bool {
                 .next()
                 .unwrap_or("")
                 .trim_end_matches('.');
-            // Compared as bytes: the host is the report's text, and its last bytes may begin
-            // inside a character.
-            let host = host.as_bytes();
-            host.len() >= suffix.len()
-                && host[host.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+            address::in_domain(host, suffix)
         }) && contains_ignore_ascii_case(words, phrase)
     })
 }
