@@ -41,24 +41,24 @@ pub enum Loaded {
     /// The message (or why it could not be read).
     Message(InputMessage),
     /// The file holds several messages (an mbox, message records): read them, in order, with
-    /// `read_messages_in`.
-    Several(PathBuf),
+    /// `read_messages_in`, handing it the bytes already read when they are the whole file.
+    Several(PathBuf, Option<Vec<u8>>),
 }
 
 impl InputMessage {
     /// Reads the file of a message handed out unread; any other message is returned as is.
     pub fn load(self, max_size: u64) -> Loaded {
         match self.path {
+            Some(path) if is_message_file(&path) => {
+                Loaded::Message(read_message_file(&path, max_size))
+            }
             Some(path) => {
                 let msg = read_file(&path, max_size);
                 // Judged by its start, as a file named on the command line is (an mbox over
-                // `max_size` is read message by message all the same).
+                // `max_size` is read message by message all the same, from the file again).
                 match sniff(&msg.raw) {
                     StreamKind::Single => Loaded::Message(msg),
-                    StreamKind::Mbox if is_message_file(&path) => {
-                        Loaded::Message(without_from_line(msg))
-                    }
-                    _ => Loaded::Several(path),
+                    _ => Loaded::Several(path, msg.error.is_none().then_some(msg.raw)),
                 }
             }
             None => Loaded::Message(self),
@@ -72,6 +72,16 @@ impl InputMessage {
 fn is_message_file(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("eml"))
+}
+
+/// A `.eml` file (`is_message_file`), without the From_ line it may have been saved with.
+fn read_message_file(path: &Path, max_size: u64) -> InputMessage {
+    let msg = read_file(path, max_size);
+    if sniff(&msg.raw) == StreamKind::Mbox {
+        without_from_line(msg)
+    } else {
+        msg
+    }
 }
 
 /// The message without the From_ line it was saved with (the envelope, no part of it).
@@ -97,26 +107,34 @@ fn without_from_line(mut msg: InputMessage) -> InputMessage {
 }
 
 /// Reads the messages of a directory's file that holds several (`Loaded::Several`), as if it
-/// had been named on the command line (`path:1`, `path:2`, ...). If the file cannot be read
-/// (any more), one message with `error` says why.
+/// had been named on the command line (`path:1`, `path:2`, ...): from `read`, the whole file
+/// already read, or else from the file. If the file cannot be read (any more), one message
+/// with `error` says why.
 pub fn read_messages_in(
     path: &Path,
+    read: Option<Vec<u8>>,
     max_size: u64,
     each: &mut dyn FnMut(InputMessage) -> Result<()>,
 ) -> Result<()> {
     let name = path.display().to_string();
     // An error of `each` (writing the records) is the caller's; one of reading is the file's.
     let mut each_failed = false;
-    let result = fs::File::open(path)
-        .with_context(|| format!("cannot open {name}"))
-        .and_then(|file| {
-            let reader = std::io::BufReader::with_capacity(64 * 1024, file);
-            read_stream(Box::new(reader), &name, false, max_size, &mut |msg| {
-                let done = each(msg);
-                each_failed = done.is_err();
-                done
-            })
-        });
+    let reader: Result<Box<dyn BufRead + Send>> = match read {
+        Some(bytes) => Ok(Box::new(std::io::Cursor::new(bytes))),
+        None => fs::File::open(path)
+            .with_context(|| format!("cannot open {name}"))
+            .map(|file| {
+                Box::new(std::io::BufReader::with_capacity(64 * 1024, file))
+                    as Box<dyn BufRead + Send>
+            }),
+    };
+    let result = reader.and_then(|reader| {
+        read_stream(reader, &name, false, max_size, &mut |msg| {
+            let done = each(msg);
+            each_failed = done.is_err();
+            done
+        })
+    });
     match result {
         Err(err) if !each_failed => each(InputMessage {
             source: name,
@@ -251,12 +269,7 @@ fn read_input(
         return Ok(());
     }
     if is_message_file(path) {
-        let msg = read_file(path, max_size);
-        return each(if sniff(&msg.raw) == StreamKind::Mbox {
-            without_from_line(msg)
-        } else {
-            msg
-        });
+        return each(read_message_file(path, max_size));
     }
     let reader = open_input(input)?;
     read_stream(reader, input, false, max_size, each)

@@ -163,7 +163,7 @@ struct Classified {
 enum Outcome {
     Classified(Classified),
     /// A directory's file that holds several messages (an mbox): they are read in its place.
-    Several(PathBuf),
+    Several(PathBuf, Option<Vec<u8>>),
 }
 
 fn flush_batch(
@@ -183,7 +183,7 @@ fn flush_batch(
                 drop(msg);
                 encode_events(events, format, args.bounces_only).map(Outcome::Classified)
             }
-            Loaded::Several(path) => Ok(Outcome::Several(path)),
+            Loaded::Several(path, read) => Ok(Outcome::Several(path, read)),
         })
         .collect();
     let mut out = Vec::with_capacity(
@@ -206,10 +206,10 @@ fn flush_batch(
                 tally.bounces += classified.bounces;
                 out.extend_from_slice(&classified.encoded);
             }
-            Outcome::Several(path) => {
+            Outcome::Several(path, read) => {
                 // What came before it goes out first, so that records stay in input order.
                 writer.write_encoded(&std::mem::take(&mut out))?;
-                flush_file_of_messages(classifier, &path, writer, args, max_size, tally)?;
+                flush_file_of_messages(classifier, &path, read, writer, args, max_size, tally)?;
             }
         }
     }
@@ -221,6 +221,7 @@ fn flush_batch(
 fn flush_file_of_messages(
     classifier: &Classifier,
     path: &Path,
+    read: Option<Vec<u8>>,
     writer: &mut EventWriter,
     args: &ClassifyArgs,
     max_size: u64,
@@ -228,7 +229,7 @@ fn flush_file_of_messages(
 ) -> Result<()> {
     let mut batch = Vec::with_capacity(BATCH_MESSAGES);
     let mut batch_bytes = 0usize;
-    read_messages_in(path, max_size, &mut |msg| {
+    read_messages_in(path, read, max_size, &mut |msg| {
         batch_bytes += msg.raw.len();
         batch.push(msg);
         if batch.len() >= BATCH_MESSAGES || batch_bytes >= BATCH_BYTES {
