@@ -788,6 +788,8 @@ struct Script {
     no_reply_for: Option<&'static str>,
     /// Refuse a MAIL FROM that contains this (553), and the RCPT and DATA that follow it.
     refuse_sender: Option<&'static str>,
+    /// Refuse a RCPT TO that contains this (550 5.1.1).
+    refuse_recipient: Option<&'static str>,
 }
 
 impl FakeServer {
@@ -862,6 +864,9 @@ fn serve(stream: TcpStream, keywords: &[&str], script: Script, seen: Arc<Mutex<V
                 "553 5.1.7 sender address rejected: too long\r\n".to_string()
             }
             "RCPT" | "DATA" if sender_refused => "503 5.5.1 need MAIL first\r\n".to_string(),
+            "RCPT" if script.refuse_recipient.is_some_and(|r| command.contains(r)) => {
+                "550 5.1.1 no such user\r\n".to_string()
+            }
             "RSET" => {
                 sender_refused = false;
                 "250 2.0.0 ok\r\n".to_string()
@@ -1133,6 +1138,35 @@ fn a_refused_verp_sender_fails_its_message_and_a_refused_sender_stops_the_run() 
         out.stderr
     );
     assert!(with_status(&out.records(), "failed").is_empty());
+
+    // Refusals of the sender only count in a row: a message whose sender passed (even one
+    // refused at RCPT) starts the count again.
+    let server = FakeServer::scripted(
+        &["PIPELINING"],
+        Script {
+            refuse_sender: Some("bounces+long"),
+            refuse_recipient: Some("nobody@"),
+            ..Script::default()
+        },
+    );
+    let mixed: String = (0..4)
+        .map(|i| format!("long{i}@example.org\n"))
+        .chain(["nobody@example.org\n".to_string()])
+        .chain((4..8).map(|i| format!("long{i}@example.org\n")))
+        .fold("email\n".to_string(), |list, row| list + &row);
+    sandbox.write("mixed.csv", mixed.as_bytes());
+    let url = server.url();
+    let mut args = vec!["send", "--smtp", &url, "--verp", "bounces@example.com"];
+    args.extend(&base);
+    args.push("mixed.csv");
+    let records = sandbox.run(&args).ok_records();
+    let failed = with_status(&records, "failed");
+    assert_eq!(failed.len(), 9, "{records:?}");
+    assert_eq!(
+        failed.iter().filter(|r| r["kind"] == "block").count(),
+        8,
+        "{records:?}"
+    );
 
     // With VERP but every sender refused, the refusal is about the mailing: it stops too.
     let server = FakeServer::scripted(

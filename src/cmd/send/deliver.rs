@@ -43,7 +43,7 @@ pub struct Shared {
     /// The first error that stops the run.
     pub fatal: Mutex<Option<anyhow::Error>>,
     dsn_checked: AtomicBool,
-    /// Envelope senders refused since the last message was accepted.
+    /// Envelope senders refused since one was last accepted.
     sender_refusals: AtomicU32,
 }
 
@@ -318,6 +318,10 @@ pub fn worker(shared: &Shared, mut conn: Option<Connection>) {
 
 /// What a refusal means for the message.
 fn refused(shared: &Shared, job: Job, stage: Stage, reply: &Reply) {
+    if stage != Stage::MailFrom {
+        // The sender passed: refusals of it are no longer in a row.
+        shared.sender_refusals.store(0, Ordering::Relaxed);
+    }
     if reply.is_transient() {
         shared.retry_or_defer(job, Some(reply), None);
         return;
