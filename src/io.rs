@@ -251,17 +251,26 @@ fn cell_text(value: &serde_json::Value) -> String {
 /// A cell that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, tab, CR), with a
 /// `'` in front so it is shown as text.
 pub fn spreadsheet_safe(cell: &str) -> String {
-    match cell.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{cell}"),
-        _ => cell.to_string(),
+    if starts_like_a_formula(cell.as_bytes()) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
     }
+}
+
+/// The first bytes that make a spreadsheet read a cell as a formula.
+fn starts_like_a_formula(cell: &[u8]) -> bool {
+    matches!(
+        cell.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
 }
 
 /// The cell as it was before `spreadsheet_safe`: a list that bouncekit exported (and a
 /// spreadsheet saved again) imports to the same addresses.
 pub fn spreadsheet_unescaped(cell: &str) -> &str {
-    match cell.as_bytes() {
-        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r', ..] => &cell[1..],
+    match cell.strip_prefix('\'') {
+        Some(rest) if starts_like_a_formula(rest.as_bytes()) => rest,
         _ => cell,
     }
 }
