@@ -78,15 +78,12 @@ struct Counts {
 /// The decision for each row. One set of address hashes holds both the store's unsendable
 /// addresses and the addresses already seen in this list, so that most rows cost one probe
 /// of one table (at ten million rows the time goes into cache misses, and the memory into
-/// that table: 8 bytes an address); only a row found there is looked up again, in the
-/// smaller set of the unsendable ones.
+/// that table: 8 bytes an address); only a row found there is looked up again, among the
+/// unsendable ones.
 struct Judge {
     seen: HashSet64,
-    unsendable: HashSet64,
-    /// Why each unsendable address is so (an index into `why`), read only when the dropped
-    /// rows are written with their state and reason (`--rejected`).
-    reasons: HashMap<u64, u32, BuildNoHashHasher<u64>>,
-    /// Distinct (state, reason) pairs of the unsendable addresses.
+    unsendable: Unsendable,
+    /// Distinct (state, reason) pairs of the unsendable addresses (with `Unsendable::Why`).
     why: Vec<(String, String)>,
     keep_duplicates: bool,
     keep_invalid: bool,
@@ -94,11 +91,28 @@ struct Judge {
     counts: Counts,
 }
 
+/// The store's unsendable addresses, by hash.
+enum Unsendable {
+    /// No more than that: the dropped rows are not written anywhere that would say why.
+    Hashes(HashSet64),
+    /// Why each is so, an index into `Judge::why`: for `--rejected`.
+    Why(HashMap<u64, u32, BuildNoHashHasher<u64>>),
+}
+
 /// The state and reason of a dropped row when the store's reasons were not read.
 const NOT_SENDABLE: Drop<'static> = Drop {
     state: "not_sendable",
     reason: "suppressed",
 };
+
+/// A set of these hashes, `count` of them.
+fn hash_set(hashes: impl Iterator<Item = u64>, count: usize) -> HashSet64 {
+    let mut set = HashSet64::with_capacity(count);
+    for hash in hashes {
+        set.insert(hash);
+    }
+    set
+}
 
 impl Judge {
     fn new(
@@ -108,10 +122,9 @@ impl Judge {
         keep_invalid: bool,
     ) -> Result<Judge> {
         store.scan_lightly()?;
-        let mut hashes = Vec::new();
-        let mut reasons = HashMap::default();
         let mut why = Vec::new();
-        if with_reasons {
+        let (seen, unsendable) = if with_reasons {
+            let mut reasons = HashMap::default();
             // Reasons by state, looked up by `&str`: a million rows share a handful of them,
             // and none should cost an allocation.
             let mut interned: HashMap<State, HashMap<String, u32>> = HashMap::new();
@@ -128,21 +141,19 @@ impl Judge {
                     }
                 };
                 reasons.insert(hash, index);
-                hashes.push(hash);
             })?;
+            let seen = hash_set(reasons.keys().copied(), reasons.len());
+            (seen, Unsendable::Why(reasons))
         } else {
+            let mut hashes = Vec::new();
             store.for_each_unsendable_hash(|hash| hashes.push(hash))?;
-        }
-        let mut seen = HashSet64::with_capacity(hashes.len());
-        let mut unsendable = HashSet64::with_capacity(hashes.len());
-        for &hash in &hashes {
-            seen.insert(hash);
-            unsendable.insert(hash);
-        }
+            let seen = hash_set(hashes.iter().copied(), hashes.len());
+            let unsendable = hash_set(hashes.iter().copied(), hashes.len());
+            (seen, Unsendable::Hashes(unsendable))
+        };
         Ok(Judge {
             seen,
             unsendable,
-            reasons,
             why,
             keep_duplicates,
             keep_invalid,
@@ -174,15 +185,16 @@ impl Judge {
         };
         self.counts.rows += 1;
         if !self.seen.insert(hash) {
-            if self.unsendable.contains(hash) {
+            let unsendable = match &self.unsendable {
+                Unsendable::Hashes(set) => set.contains(hash).then_some(NOT_SENDABLE),
+                Unsendable::Why(reasons) => reasons.get(&hash).map(|&index| {
+                    let (state, reason) = &self.why[index as usize];
+                    Drop { state, reason }
+                }),
+            };
+            if unsendable.is_some() {
                 self.counts.suppressed += 1;
-                return Some(match self.reasons.get(&hash) {
-                    Some(&index) => {
-                        let (state, reason) = &self.why[index as usize];
-                        Drop { state, reason }
-                    }
-                    None => NOT_SENDABLE,
-                });
+                return unsendable;
             }
             if !self.keep_duplicates {
                 self.counts.duplicates += 1;
@@ -421,8 +433,7 @@ mod tests {
     fn judge() -> Judge {
         Judge {
             seen: HashSet64::with_capacity(16),
-            unsendable: HashSet64::with_capacity(16),
-            reasons: HashMap::default(),
+            unsendable: Unsendable::Why(HashMap::default()),
             why: Vec::new(),
             keep_duplicates: false,
             keep_invalid: false,
