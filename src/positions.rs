@@ -93,15 +93,9 @@ impl StateFile {
     /// Holds `.NAME.lock` beside the file while a position is saved: two runs sharing one
     /// state file (two mailboxes, two cron jobs) then never write over each other's.
     fn lock(&self) -> Result<fs::File> {
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state".into());
-        let lock_path = self.path.with_file_name(format!(".{name}.lock"));
-        if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        }
+        let dir = self.dir();
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let lock_path = self.hidden_beside(".lock");
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -113,19 +107,29 @@ impl StateFile {
         Ok(file)
     }
 
-    fn save(&self) -> Result<()> {
-        let context = || format!("cannot write the state file {}", self.path.display());
-        let dir = match self.path.parent() {
+    /// The folder the file is in.
+    fn dir(&self) -> PathBuf {
+        match self.path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&dir).with_context(context)?;
+        }
+    }
+
+    /// `.NAME` + `suffix` in the file's folder: its lock and its temporary copy.
+    fn hidden_beside(&self, suffix: &str) -> PathBuf {
         let name = self
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "state".into());
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        self.dir().join(format!(".{name}{suffix}"))
+    }
+
+    fn save(&self) -> Result<()> {
+        let context = || format!("cannot write the state file {}", self.path.display());
+        let dir = self.dir();
+        fs::create_dir_all(&dir).with_context(context)?;
+        let tmp = self.hidden_beside(&format!(".tmp-{}", std::process::id()));
         let mut json = serde_json::to_vec_pretty(&self.state)?;
         json.push(b'\n');
         let written = (|| -> std::io::Result<()> {
