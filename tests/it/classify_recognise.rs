@@ -48,18 +48,23 @@ fn out_of_office_subjects_in_every_required_language() {
         ("ooo_spanish_subject.eml", "lucia@example.es"),
         ("ooo_japanese_subject.eml", "taro.yamada@example.jp"),
     ] {
-        check(
-            fixture,
-            single(&classify_fixture(fixture, &[])),
-            &[
-                ("recipient", is(author)),
-                ("kind", is("autoreply")),
-                ("reason", is("autoreply")),
-                ("format", is("rfc3834")),
-                ("error", missing()),
-            ],
-        );
+        check_reply(fixture, author, "autoreply", "rfc3834");
     }
+}
+
+/// A reply fixture gives one record about its author, of this kind (and reason) and format.
+fn check_reply(fixture: &str, author: &str, kind: &str, format: &str) {
+    check(
+        fixture,
+        single(&classify_fixture(fixture, &[])),
+        &[
+            ("recipient", is(author)),
+            ("kind", is(kind)),
+            ("reason", is(kind)),
+            ("format", is(format)),
+            ("error", missing()),
+        ],
+    );
 }
 
 #[test]
@@ -163,17 +168,7 @@ fn unsubscribe_requests_in_every_required_language() {
         ("reply_unsubscribe_german.eml", "petra@example.de"),
         ("reply_unsubscribe_french.eml", "louis@example.fr"),
     ] {
-        check(
-            fixture,
-            single(&classify_fixture(fixture, &[])),
-            &[
-                ("recipient", is(author)),
-                ("kind", is("unsubscribe")),
-                ("reason", is("unsubscribe")),
-                ("format", is("reply")),
-                ("error", missing()),
-            ],
-        );
+        check_reply(fixture, author, "unsubscribe", "reply");
     }
 }
 

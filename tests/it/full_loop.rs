@@ -303,29 +303,18 @@ fn send_fetch_classify_suppress_filter_report_close_the_loop() {
         alerts("blocks_by_domain"),
         [("example.test".to_string(), 2)]
     );
-    let reasons: BTreeMap<String, u64> = report["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                c["count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    // A list of {name, count} in the report, as a map.
+    let counts = |key: &str| -> BTreeMap<String, u64> {
+        report[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (text(c, "name").to_string(), c["count"].as_u64().unwrap()))
+            .collect()
+    };
+    let reasons = counts("reasons");
     assert_eq!(reasons.get("user_unknown"), Some(&2), "{reasons:?}");
-    let store: BTreeMap<String, u64> = report["store"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["name"].as_str().unwrap().to_string(),
-                c["count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let store = counts("store");
     assert_eq!(
         store,
         BTreeMap::from([

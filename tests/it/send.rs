@@ -637,24 +637,16 @@ fn no_store_wins_over_the_environment_and_the_log_may_be_a_device() {
 
 #[test]
 fn unsubscribe_headers_follow_rfc_8058() {
-    let sandbox = Sandbox::new();
-    sandbox.write("hi.txt", b"Hi\n");
-    sandbox.write("list.csv", b"email\njan@example.org\n");
+    let sandbox = hi_sandbox(&["jan@example.org"]);
     let dry = |extra: &[&str]| {
-        let mut args = vec![
-            "send",
-            "--from",
-            "news@example.com",
-            "--subject",
-            "Hi",
-            "--text",
-            "hi.txt",
-            "--no-store",
-            "--dry-run",
-            "out",
-        ];
-        args.extend_from_slice(extra);
-        args.push("list.csv");
+        let args = [
+            &["send"][..],
+            &HI,
+            &["--dry-run", "out"],
+            extra,
+            &["list.csv"],
+        ]
+        .concat();
         sandbox.run(&args)
     };
     // One-click unsubscribing is for https only: a plain http URL is refused up front.
